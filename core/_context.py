@@ -1,0 +1,70 @@
+"""The one context variable holding the active span, and span creation on top of it.
+
+asyncio tasks inherit the context, so spans nest across ``await``. Threads do not: submit work with
+``contextvars.copy_context().run`` to keep a worker's spans inside the caller's trace.
+"""
+
+from __future__ import annotations
+
+import time
+from contextvars import ContextVar
+from typing import Any
+
+from tracewire._config import SETTINGS
+from tracewire._constants import SpanAttributeKey
+from tracewire._ids import new_span_id, sample
+from tracewire._span import NO_OP_SPAN, LiveSpan, NoOpSpan
+from tracewire._trace_manager import new_trace
+
+ACTIVE_SPAN: ContextVar[LiveSpan | NoOpSpan | None] = ContextVar(
+    "tracewire_active_span", default=None
+)
+
+
+def begin_span(
+    name: str,
+    parent: LiveSpan | NoOpSpan | None,
+    attributes: dict[str, Any],
+    start_time_ns: int | None = None,
+) -> LiveSpan | NoOpSpan:
+    """Create a span under ``parent`` (a new trace when ``parent`` is ``None``).
+
+    This is the hot path shared by every entry point. It does no I/O and takes no lock.
+
+    Args:
+        name: The span name.
+        parent: The parent span; a :class:`NoOpSpan` parent means "not recording" and is inherited.
+        attributes: Initial attributes, already snapshotted, owned by the new span from now on.
+        start_time_ns: Start time; defaults to now.
+
+    Returns:
+        The new live span, or the no-op span when tracing is disabled, suppressed or sampled out.
+    """
+    if not SETTINGS.enabled or parent is NO_OP_SPAN:
+        return NO_OP_SPAN
+    if parent is None:
+        ratio = SETTINGS.sampling_ratio
+        if ratio < 1.0 and sample() >= ratio:
+            return NO_OP_SPAN
+        trace = new_trace()
+        span = LiveSpan(
+            trace, new_span_id(), None, name, start_time_ns or time.time_ns(), attributes
+        )
+        trace.root = span
+    else:
+        trace = parent._trace  # type: ignore[union-attr]
+        span = LiveSpan(
+            trace,
+            new_span_id(),
+            parent._span_id,  # type: ignore[union-attr]
+            name,
+            start_time_ns or time.time_ns(),
+            attributes,
+        )
+    trace.spans.append(span)
+    return span
+
+
+def span_type_attributes(span_type: str) -> dict[str, Any]:
+    """Return the initial attribute dict of a span of ``span_type``."""
+    return {SpanAttributeKey.SPAN_TYPE: str(span_type)}

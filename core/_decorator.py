@@ -1,0 +1,404 @@
+"""``@tracewire.trace``: one span per call of a sync, async, generator or async-generator function."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import AsyncGenerator, Callable, Generator, Mapping
+from typing import Any, TypeVar, overload
+
+from tracewire._config import SETTINGS
+from tracewire._constants import (
+    STREAM_CHUNK_EVENT_NAME_FORMAT,
+    STREAM_CHUNK_EVENT_VALUE_KEY,
+    SpanAttributeKey,
+    SpanType,
+)
+from tracewire._context import ACTIVE_SPAN, begin_span
+from tracewire._errors import report_internal_error, warn_once
+from tracewire._json import dumps, snapshot
+from tracewire._span import NO_OP_SPAN, LiveSpan, NoOpSpan
+from tracewire._span_event import SpanEvent
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+class _InputBinder:
+    """Turns a call's arguments into the span inputs: the bound arguments, ``self``/``cls`` dropped."""
+
+    __slots__ = ("_drop_cls", "_drop_self", "_names", "_signature")
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        import inspect  # noqa: PLC0415 - deferred: costs ~10 ms of import time
+
+        try:
+            self._signature: inspect.Signature | None = inspect.signature(fn)
+        except (TypeError, ValueError):  # some builtins have no introspectable signature
+            self._signature = None
+        self._names: tuple[str, ...] | None = None
+        first = None
+        if self._signature is not None:
+            params = list(self._signature.parameters.values())
+            first = params[0].name if params else None
+            positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+            if all(p.kind in positional for p in params):
+                self._names = tuple(p.name for p in params)
+        self._drop_self = first == "self"
+        self._drop_cls = first == "cls"
+
+    def __call__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        names = self._names
+        if names is not None and not kwargs and len(args) == len(names):
+            inputs = dict(zip(names, args))
+        elif self._signature is not None:
+            try:
+                bound = self._signature.bind(*args, **kwargs)
+            except TypeError:  # the call itself will raise the user's TypeError
+                inputs = {"args": list(args), **kwargs}
+            else:
+                bound.apply_defaults()
+                inputs = dict(bound.arguments)
+        else:
+            inputs = {"args": list(args), **kwargs} if args else dict(kwargs)
+        if self._drop_self:
+            inputs.pop("self", None)
+        elif self._drop_cls and isinstance(inputs.get("cls"), type):
+            del inputs["cls"]
+        return inputs
+
+
+def _owned_snapshot(inputs: dict[str, Any]) -> Any:
+    """Snapshot a dict tracewire built itself (no defensive copy needed for scalar values)."""
+    for value in inputs.values():
+        if not isinstance(value, _SCALARS):
+            return snapshot(inputs)
+    return inputs
+
+
+class _SpanRecipe:
+    """What every call of one decorated function needs to start its span."""
+
+    __slots__ = ("attributes", "bind", "name", "output_reducer")
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        name: str | None,
+        span_type: str,
+        attributes: Mapping[str, Any] | None,
+        output_reducer: Callable[[list[Any]], Any] | None,
+    ) -> None:
+        function_name = getattr(fn, "__name__", type(fn).__name__)
+        self.name = name or function_name
+        self.attributes: dict[str, Any] = {
+            SpanAttributeKey.SPAN_TYPE: str(span_type),
+            SpanAttributeKey.FUNCTION_NAME: function_name,
+        }
+        for key, value in (attributes or {}).items():
+            self.attributes[str(key)] = snapshot(value)
+        self.bind = _InputBinder(fn)
+        self.output_reducer = output_reducer
+
+    def start(
+        self, parent: LiveSpan | NoOpSpan | None, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> LiveSpan | NoOpSpan:
+        """Start the span for one call; never raises outside strict mode."""
+        try:
+            span = begin_span(self.name, parent, self.attributes.copy())
+            if span is not NO_OP_SPAN:
+                span._attributes[SpanAttributeKey.INPUTS] = _owned_snapshot(self.bind(args, kwargs))
+            return span
+        except Exception:  # noqa: BLE001 - reported by policy
+            report_internal_error("starting a span")
+            return NO_OP_SPAN
+
+
+def _finish(span: LiveSpan | NoOpSpan, result: Any) -> None:
+    if span is NO_OP_SPAN:
+        return
+    try:
+        if SpanAttributeKey.OUTPUTS not in span._attributes:  # type: ignore[union-attr]
+            span._attributes[SpanAttributeKey.OUTPUTS] = snapshot(result)  # type: ignore[union-attr]
+        span.end()
+    except Exception:  # noqa: BLE001 - reported by policy
+        report_internal_error("ending a span")
+
+
+def _fail(span: LiveSpan | NoOpSpan, error: BaseException) -> None:
+    if span is NO_OP_SPAN:
+        return
+    try:
+        span.record_exception(error)
+        span.end()
+    except Exception:  # noqa: BLE001 - reported by policy
+        report_internal_error("ending a span")
+
+
+class _GeneratorRecorder:
+    """Collects what a traced generator yields and ends its span exactly once."""
+
+    __slots__ = ("items", "recipe", "span")
+
+    def __init__(self, span: LiveSpan | NoOpSpan, recipe: _SpanRecipe) -> None:
+        self.span = span
+        self.recipe = recipe
+        self.items: list[Any] = []
+
+    def record(self, item: Any) -> None:
+        if self.span is NO_OP_SPAN:
+            return
+        try:
+            index = len(self.items)
+            self.items.append(item)
+            self.span.add_event(
+                SpanEvent(
+                    STREAM_CHUNK_EVENT_NAME_FORMAT.format(index=index),
+                    attributes={STREAM_CHUNK_EVENT_VALUE_KEY: dumps(item)},
+                )
+            )
+        except Exception:  # noqa: BLE001 - reported by policy
+            report_internal_error("recording a generator item")
+
+    def outputs(self) -> Any:
+        reducer = self.recipe.output_reducer
+        if reducer is None:
+            return self.items
+        try:
+            return reducer(self.items)
+        except Exception:  # noqa: BLE001 - a user's reducer must not break their generator
+            warn_once(
+                f"reducer:{self.recipe.name}",
+                "output_reducer of %r raised; the span records the list of yielded items instead",
+                self.recipe.name,
+            )
+            return self.items
+
+    def finish(self, *, closed_early: bool = False) -> None:
+        if self.span is NO_OP_SPAN:
+            return
+        if closed_early:
+            try:
+                self.span.add_event(
+                    SpanEvent("generator_closed", attributes={"items_yielded": len(self.items)})
+                )
+            except Exception:  # noqa: BLE001 - reported by policy
+                report_internal_error("recording an early close")
+        _finish(self.span, self.outputs())
+
+
+def _wrap_sync(fn: Callable[..., Any], recipe: _SpanRecipe) -> Callable[..., Any]:
+    settings = SETTINGS
+
+    def traced(*args: Any, **kwargs: Any) -> Any:
+        if not settings.enabled:
+            return fn(*args, **kwargs)
+        span = recipe.start(ACTIVE_SPAN.get(), args, kwargs)
+        token = ACTIVE_SPAN.set(span)
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException as error:
+            ACTIVE_SPAN.reset(token)
+            _fail(span, error)
+            raise
+        ACTIVE_SPAN.reset(token)
+        _finish(span, result)
+        return result
+
+    return traced
+
+
+def _wrap_async(fn: Callable[..., Any], recipe: _SpanRecipe) -> Callable[..., Any]:
+    settings = SETTINGS
+
+    async def traced(*args: Any, **kwargs: Any) -> Any:
+        if not settings.enabled:
+            return await fn(*args, **kwargs)
+        span = recipe.start(ACTIVE_SPAN.get(), args, kwargs)
+        token = ACTIVE_SPAN.set(span)
+        try:
+            result = await fn(*args, **kwargs)
+        except BaseException as error:
+            ACTIVE_SPAN.reset(token)
+            _fail(span, error)
+            raise
+        ACTIVE_SPAN.reset(token)
+        _finish(span, result)
+        return result
+
+    return traced
+
+
+def _wrap_generator(fn: Callable[..., Any], recipe: _SpanRecipe) -> Callable[..., Any]:
+    settings = SETTINGS
+
+    def traced(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
+        if not settings.enabled:
+            return (yield from fn(*args, **kwargs))
+        # The span is active only while the generator body runs, so spans the consumer opens between
+        # items are not parented under the generator.
+        span = recipe.start(ACTIVE_SPAN.get(), args, kwargs)
+        recorder = _GeneratorRecorder(span, recipe)
+        generator = fn(*args, **kwargs)
+        advance: Callable[[Any], Any] = generator.send
+        argument: Any = None
+        while True:
+            token = ACTIVE_SPAN.set(span)
+            try:
+                item = advance(argument)
+            except StopIteration as stop:
+                ACTIVE_SPAN.reset(token)
+                recorder.finish()
+                return stop.value
+            except BaseException as error:
+                ACTIVE_SPAN.reset(token)
+                _fail(span, error)
+                raise
+            ACTIVE_SPAN.reset(token)
+            recorder.record(item)
+            try:
+                argument = yield item
+                advance = generator.send
+            except GeneratorExit:
+                # break, close() or garbage collection: end the span with what was yielded so far.
+                token = ACTIVE_SPAN.set(span)
+                try:
+                    generator.close()
+                finally:
+                    ACTIVE_SPAN.reset(token)
+                    recorder.finish(closed_early=True)
+                raise
+            except BaseException as thrown:  # generator.throw(): forward it to the user's generator
+                advance, argument = generator.throw, thrown
+
+    return traced
+
+
+def _wrap_async_generator(fn: Callable[..., Any], recipe: _SpanRecipe) -> Callable[..., Any]:
+    settings = SETTINGS
+
+    async def traced(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
+        if not settings.enabled:
+            async for item in fn(*args, **kwargs):
+                yield item
+            return
+        span = recipe.start(ACTIVE_SPAN.get(), args, kwargs)
+        recorder = _GeneratorRecorder(span, recipe)
+        generator = fn(*args, **kwargs)
+        advance: Callable[[Any], Any] = generator.asend
+        argument: Any = None
+        while True:
+            token = ACTIVE_SPAN.set(span)
+            try:
+                item = await advance(argument)
+            except StopAsyncIteration:
+                ACTIVE_SPAN.reset(token)
+                recorder.finish()
+                return
+            except BaseException as error:
+                ACTIVE_SPAN.reset(token)
+                _fail(span, error)
+                raise
+            ACTIVE_SPAN.reset(token)
+            recorder.record(item)
+            try:
+                argument = yield item
+                advance = generator.asend
+            except GeneratorExit:
+                token = ACTIVE_SPAN.set(span)
+                try:
+                    await generator.aclose()
+                finally:
+                    ACTIVE_SPAN.reset(token)
+                    recorder.finish(closed_early=True)
+                raise
+            except BaseException as thrown:
+                advance, argument = generator.athrow, thrown
+
+    return traced
+
+
+def _wrap(
+    fn: Any,
+    name: str | None,
+    span_type: str,
+    attributes: Mapping[str, Any] | None,
+    output_reducer: Callable[[list[Any]], Any] | None,
+) -> Any:
+    if isinstance(fn, (classmethod, staticmethod)):
+        return type(fn)(_wrap(fn.__func__, name, span_type, attributes, output_reducer))
+    if not callable(fn):
+        raise TypeError(f"@trace needs a function or other callable, got {type(fn).__name__}")
+    import inspect  # noqa: PLC0415 - deferred: costs ~10 ms of import time
+
+    is_generator = inspect.isgeneratorfunction(fn)
+    is_async_generator = inspect.isasyncgenfunction(fn)
+    if output_reducer is not None and not (is_generator or is_async_generator):
+        raise ValueError(
+            f"output_reducer only applies to generator functions, and {fn!r} is not one"
+        )
+    recipe = _SpanRecipe(fn, name, span_type, attributes, output_reducer)
+    if is_async_generator:
+        traced = _wrap_async_generator(fn, recipe)
+    elif is_generator:
+        traced = _wrap_generator(fn, recipe)
+    elif inspect.iscoroutinefunction(fn):
+        traced = _wrap_async(fn, recipe)
+    else:
+        traced = _wrap_sync(fn, recipe)
+    try:
+        functools.update_wrapper(traced, fn)
+    except (AttributeError, TypeError):  # callables without __name__ and friends
+        pass
+    traced.__tracewire_traced__ = True  # type: ignore[attr-defined]
+    return traced
+
+
+@overload
+def trace(func: F) -> F: ...
+
+
+@overload
+def trace(
+    func: None = None,
+    name: str | None = None,
+    span_type: str = SpanType.UNKNOWN,
+    attributes: Mapping[str, Any] | None = None,
+    output_reducer: Callable[[list[Any]], Any] | None = None,
+) -> Callable[[F], F]: ...
+
+
+def trace(
+    func: Any = None,
+    name: str | None = None,
+    span_type: str = SpanType.UNKNOWN,
+    attributes: Mapping[str, Any] | None = None,
+    output_reducer: Callable[[list[Any]], Any] | None = None,
+) -> Any:
+    """Trace every call of a function as a span: ``@trace``, ``@trace(...)`` or ``trace(fn)``.
+
+    Inputs are the call's bound arguments (``self`` and ``cls`` dropped); outputs are the return
+    value, or for generators the list of yielded items (or ``output_reducer``'s result). An exception
+    marks the span ERROR with an ``exception`` event and propagates unchanged. A generator stopped
+    early (``break``, ``close()``, garbage collection) still ends its span, with what it yielded.
+
+    Args:
+        func: The function (when used as ``@trace`` or ``trace(fn)``).
+        name: Span name; defaults to the function's ``__name__``.
+        span_type: A :class:`~tracewire.entities.SpanType` constant or a custom string.
+        attributes: Attributes set on every span of this function.
+        output_reducer: For generator functions: turns the list of yielded items into the outputs.
+
+    Returns:
+        The traced function, or a decorator when ``func`` is not given.
+
+    Raises:
+        ValueError: If ``output_reducer`` is given for a non-generator function.
+        TypeError: If ``func`` is not callable.
+    """
+    def decorator(fn: Any) -> Any:
+        return _wrap(fn, name, span_type, attributes, output_reducer)
+
+    if func is not None:
+        return decorator(func)
+    return decorator

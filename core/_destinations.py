@@ -1,0 +1,84 @@
+"""Where finished traces go. The export thread calls ``export``; readers call the rest."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+
+from tracewire._trace import Trace
+
+
+class TraceDestination:
+    """Interface of a trace store or exporter.
+
+    ``export`` runs on the background export thread only; the read methods may run on any thread, so
+    implementations guard their state.
+    """
+
+    def export(self, traces: Sequence[Trace]) -> None:
+        """Store or send a batch of finished traces."""
+        raise NotImplementedError
+
+    def get_trace(self, trace_id: str) -> Trace | None:
+        """Return the trace with this id, or ``None``."""
+        raise NotImplementedError
+
+    def list_traces(self) -> list[Trace]:
+        """Return every readable trace, newest first."""
+        raise NotImplementedError
+
+    def delete_traces(self, trace_ids: Sequence[str]) -> int:
+        """Delete traces by id; return how many were deleted."""
+        raise NotImplementedError
+
+    def shutdown(self) -> None:
+        """Release resources; called once at exit or when the destination is replaced."""
+
+
+class MemoryDestination(TraceDestination):
+    """Keeps the most recent traces in memory (``memory://``).
+
+    Args:
+        max_traces: How many traces to keep; the oldest are dropped first. Defaults to
+            ``TRACEWIRE_MEMORY_MAX_TRACES`` or 10,000.
+    """
+
+    def __init__(self, max_traces: int | None = None) -> None:
+        if max_traces is None:
+            max_traces = int(os.environ.get("TRACEWIRE_MEMORY_MAX_TRACES", "10000") or 10000)
+        if max_traces < 1:
+            raise ValueError(f"max_traces must be at least 1, got {max_traces}")
+        self.max_traces = max_traces
+        self._traces: OrderedDict[str, Trace] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def export(self, traces: Sequence[Trace]) -> None:
+        """Keep ``traces``, dropping the oldest beyond ``max_traces``."""
+        with self._lock:
+            for trace in traces:
+                self._traces[trace.trace_id] = trace
+                self._traces.move_to_end(trace.trace_id)
+            while len(self._traces) > self.max_traces:
+                self._traces.popitem(last=False)
+
+    def get_trace(self, trace_id: str) -> Trace | None:
+        """Return the trace with this id, or ``None``."""
+        with self._lock:
+            return self._traces.get(trace_id)
+
+    def list_traces(self) -> list[Trace]:
+        """Return every kept trace, newest first."""
+        with self._lock:
+            return list(reversed(self._traces.values()))
+
+    def delete_traces(self, trace_ids: Sequence[str]) -> int:
+        """Delete traces by id; return how many were deleted."""
+        with self._lock:
+            return sum(self._traces.pop(trace_id, None) is not None for trace_id in trace_ids)
+
+    def clear(self) -> None:
+        """Forget every trace."""
+        with self._lock:
+            self._traces.clear()

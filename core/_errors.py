@@ -1,0 +1,59 @@
+"""Internal-error policy: our bugs are logged, never raised into the host program.
+
+Under ``TRACEWIRE_STRICT=1`` (set by the test suite) they are raised instead, so a bug fails a test
+rather than hiding in a log line.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+logger = logging.getLogger("tracewire")
+
+_reported: set[str] = set()
+
+
+def strict_mode() -> bool:
+    """Return whether internal errors should propagate (``TRACEWIRE_STRICT=1``)."""
+    return os.environ.get("TRACEWIRE_STRICT", "").strip().lower() in {"1", "true", "yes"}
+
+
+def report_internal_error(where: str) -> None:
+    """Log the exception being handled as a tracewire bug, or re-raise it in strict mode.
+
+    Must be called from inside an ``except`` block. Each ``where`` is logged with its traceback once
+    per process, later occurrences at debug level, so a hot-path bug cannot flood the user's logs.
+
+    Args:
+        where: A short description of what tracewire was doing, used as the log message.
+
+    Raises:
+        Exception: The exception being handled, when strict mode is on.
+    """
+    if strict_mode():
+        raise  # noqa: PLE0704 - called from inside an except block by contract
+    if where in _reported:
+        logger.debug("tracewire internal error while %s", where, exc_info=True)
+        return
+    _reported.add(where)
+    logger.warning(
+        "tracewire internal error while %s; tracing continues, your program is unaffected",
+        where,
+        exc_info=True,
+    )
+
+
+def warn_once(key: str, message: str, *args: object) -> None:
+    """Log a warning the first time ``key`` is seen in this process.
+
+    Args:
+        key: Identity of the warning; repeats with the same key are logged at debug level.
+        message: A ``logging``-style format string.
+        *args: Arguments for ``message``.
+    """
+    if key in _reported:
+        logger.debug(message, *args)
+        return
+    _reported.add(key)
+    logger.warning(message, *args)

@@ -1,0 +1,266 @@
+"""The background export thread: turns finished in-progress traces into :class:`Trace` objects and
+hands them to the destination, off the caller's thread.
+
+The queue is bounded. When it is full, new traces are dropped and counted (one warning), so a slow or
+broken destination can never block or slow the traced program. ``flush()`` and interpreter exit drain it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import threading
+from collections import deque
+from typing import Any
+
+from tracewire._constants import (
+    MAX_CHARS_IN_TRACE_INFO_METADATA,
+    TRACE_SCHEMA_VERSION,
+    SpanAttributeKey,
+    TraceMetadataKey,
+    TraceTagKey,
+)
+from tracewire._destinations import MemoryDestination, TraceDestination
+from tracewire._errors import logger, report_internal_error, strict_mode, warn_once
+from tracewire._preview import request_preview, response_preview, truncate
+from tracewire._span import LiveSpan
+from tracewire._status import TraceState
+from tracewire._token_usage import aggregate_token_usage
+from tracewire._trace import Trace, TraceData, TraceInfo
+from tracewire._trace_manager import InProgressTrace, set_sink
+
+_BATCH_SIZE = 256
+
+
+def build_trace(record: InProgressTrace, spans: list[Any]) -> Trace:
+    """Build the finished trace from its bookkeeping record and its ended spans.
+
+    Args:
+        record: The trace's in-progress record (tags, metadata, overrides set by the user).
+        spans: The ended spans (live or already immutable), in start order.
+
+    Returns:
+        The trace, with previews, token totals and MLflow's standard metadata filled in.
+    """
+    finished = [span.to_immutable_span() if isinstance(span, LiveSpan) else span for span in spans]
+    root_id = record.root.span_id if record.root is not None else None
+    root = next((span for span in finished if span.span_id == root_id), None)
+    if root is None and finished:
+        root = finished[0]
+
+    metadata = {TraceMetadataKey.SCHEMA_VERSION: str(TRACE_SCHEMA_VERSION)}
+    tags: dict[str, str] = {}
+    request_time = 0
+    duration = None
+    state = record.state or TraceState.STATE_UNSPECIFIED
+    preview_in = record.request_preview
+    preview_out = record.response_preview
+    if root is not None:
+        encoded = root._attributes
+        if SpanAttributeKey.INPUTS in encoded:
+            metadata[TraceMetadataKey.INPUTS] = truncate(
+                encoded[SpanAttributeKey.INPUTS], MAX_CHARS_IN_TRACE_INFO_METADATA
+            )
+            if preview_in is None:
+                preview_in = request_preview(root.inputs)
+        if SpanAttributeKey.OUTPUTS in encoded:
+            metadata[TraceMetadataKey.OUTPUTS] = truncate(
+                encoded[SpanAttributeKey.OUTPUTS], MAX_CHARS_IN_TRACE_INFO_METADATA
+            )
+            if preview_out is None:
+                preview_out = response_preview(root.outputs)
+        tags[TraceTagKey.TRACE_NAME] = root.name
+        request_time = root.start_time_ns // 1_000_000
+        if root.end_time_ns is not None:
+            duration = (root.end_time_ns - root.start_time_ns) // 1_000_000
+        if record.state is None:
+            state = TraceState.from_span_status(root.status)
+    metadata.update(record.metadata)
+    usage = aggregate_token_usage(finished)
+    if usage is not None:
+        metadata[TraceMetadataKey.TOKEN_USAGE] = json.dumps(usage)
+    tags.update(record.tags)
+    info = TraceInfo(
+        trace_id=record.trace_id,
+        request_time=request_time,
+        state=state,
+        experiment_id=record.experiment_id,
+        request_preview=preview_in,
+        response_preview=preview_out,
+        client_request_id=record.client_request_id,
+        execution_duration=duration,
+        trace_metadata=metadata,
+        tags=tags,
+    )
+    return Trace(info, TraceData(finished))
+
+
+class Exporter:
+    """A bounded queue drained by one daemon thread into a :class:`TraceDestination`.
+
+    Args:
+        destination: Where finished traces go.
+        max_queue_size: Traces waiting beyond this are dropped and counted. Defaults to
+            ``TRACEWIRE_EXPORT_QUEUE_SIZE`` or 10,000.
+    """
+
+    def __init__(
+        self, destination: TraceDestination | None = None, max_queue_size: int | None = None
+    ) -> None:
+        if max_queue_size is None:
+            max_queue_size = int(os.environ.get("TRACEWIRE_EXPORT_QUEUE_SIZE", "10000") or 10000)
+        self.destination: TraceDestination = destination or MemoryDestination()
+        self.max_queue_size = max(1, max_queue_size)
+        self.exported = 0
+        self.dropped = 0
+        self._queue: deque[Any] = deque()
+        self._wakeup = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._strict_errors: list[BaseException] = []
+        self._exit_hook_registered = False
+
+    def submit(self, record: InProgressTrace, spans: list[Any]) -> None:
+        """Queue a finished trace for export. Never blocks; drops and counts when the queue is full."""
+        if len(self._queue) >= self.max_queue_size:
+            self.dropped += 1
+            warn_once(
+                "export-queue-full",
+                "tracewire export queue is full (%d traces); dropping traces until it drains. "
+                "Raise TRACEWIRE_EXPORT_QUEUE_SIZE or check the destination",
+                self.max_queue_size,
+            )
+            return
+        self._queue.append((record, spans))
+        if self._thread is None:
+            self._start()
+        if not self._wakeup.is_set():
+            self._wakeup.set()
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every trace queued so far has reached the destination.
+
+        Args:
+            timeout: Seconds to wait at most; ``None`` waits as long as needed.
+
+        Returns:
+            ``True`` if the queue drained in time.
+
+        Raises:
+            Exception: In strict mode, the first internal error the export thread hit.
+        """
+        if self._thread is not None and self._thread.is_alive():
+            done = threading.Event()
+            self._queue.append(done)
+            self._wakeup.set()
+            drained = done.wait(timeout)
+        else:
+            self._drain()
+            drained = True
+        if self._strict_errors:
+            error = self._strict_errors.pop(0)
+            self._strict_errors.clear()
+            raise error
+        return drained
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._thread is not None:
+                return
+            thread = threading.Thread(target=self._run, name="tracewire-export", daemon=True)
+            thread.start()
+            self._thread = thread
+            if not self._exit_hook_registered:
+                atexit.register(self._at_exit)
+                self._exit_hook_registered = True
+
+    def _run(self) -> None:
+        while True:
+            self._wakeup.wait()
+            self._wakeup.clear()
+            self._drain()
+
+    def _drain(self) -> None:
+        batch: list[Trace] = []
+        while self._queue:
+            try:
+                item = self._queue.popleft()
+            except IndexError:
+                break
+            if isinstance(item, threading.Event):
+                self._export(batch)
+                batch = []
+                item.set()
+                continue
+            record, spans = item
+            try:
+                batch.append(build_trace(record, spans))
+            except Exception as error:  # noqa: BLE001 - never kill the export thread
+                self._internal_error(error, "building a finished trace")
+            if len(batch) >= _BATCH_SIZE:
+                self._export(batch)
+                batch = []
+        self._export(batch)
+
+    def _export(self, batch: list[Trace]) -> None:
+        if not batch:
+            return
+        try:
+            self.destination.export(batch)
+        except Exception as error:  # noqa: BLE001 - a failing destination must not kill the thread
+            self.dropped += len(batch)
+            self._internal_error(error, f"exporting traces to {type(self.destination).__name__}")
+            return
+        self.exported += len(batch)
+
+    def _internal_error(self, error: Exception, where: str) -> None:
+        if strict_mode():
+            self._strict_errors.append(error)
+            return
+        try:
+            raise error
+        except Exception:  # noqa: BLE001 - re-raised only to attach the traceback to the log line
+            report_internal_error(where)
+
+    def _at_exit(self) -> None:
+        timeout = float(os.environ.get("TRACEWIRE_EXIT_FLUSH_TIMEOUT", "5") or 5)
+        try:
+            if not self.flush(timeout):
+                logger.warning(
+                    "tracewire: %d traces were still queued at exit after %.1fs and are lost",
+                    len(self._queue),
+                    timeout,
+                )
+            self.destination.shutdown()
+        except Exception:  # noqa: BLE001 - never fail interpreter shutdown
+            logger.debug("tracewire exit flush failed", exc_info=True)
+
+    def reset_after_fork(self) -> None:
+        """Forget the parent's thread and queue in a forked child."""
+        self._queue = deque()
+        self._wakeup = threading.Event()
+        self._thread = None
+        self._start_lock = threading.Lock()
+
+
+EXPORTER = Exporter()
+set_sink(EXPORTER.submit)
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=EXPORTER.reset_after_fork)
+
+
+def set_destination(destination: TraceDestination) -> None:
+    """Send traces finished from now on to ``destination`` (pending ones are flushed first)."""
+    EXPORTER.flush()
+    previous = EXPORTER.destination
+    EXPORTER.destination = destination
+    if previous is not destination:
+        previous.shutdown()
+
+
+def get_destination() -> TraceDestination:
+    """Return the current destination."""
+    return EXPORTER.destination
+

@@ -1,0 +1,29 @@
+"""Trace and span ids from a private generator, immune to ``random.seed()`` and to ``fork()``."""
+
+from __future__ import annotations
+
+import os
+import random
+
+_rng = random.Random()  # seeded from os.urandom, independent of the global random module
+
+
+def _reseed_after_fork() -> None:
+    _rng.seed()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reseed_after_fork)
+
+_getrandbits = _rng.getrandbits
+sample = _rng.random
+
+
+def new_trace_id() -> str:
+    """Return a trace id: ``tr-`` plus 32 hex digits (a 128-bit OpenTelemetry trace id)."""
+    return f"tr-{_getrandbits(128) or 1:032x}"
+
+
+def new_span_id() -> str:
+    """Return a span id: 16 hex digits (a 64-bit OpenTelemetry span id), never all zeros."""
+    return f"{_getrandbits(64) or 1:016x}"

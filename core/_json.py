@@ -1,0 +1,123 @@
+"""JSON encoding of span values, following MLflow's rules, never failing on a value.
+
+Values are snapshotted on the caller's thread only as far as correctness needs (mutable containers are
+encoded right away so later mutation cannot rewrite history); immutable scalars, including large
+strings, are kept as they are and encoded on the export thread.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+_IMMUTABLE_SCALARS = (str, int, float, bool, type(None))
+
+
+class EncodedJson(str):
+    """A value already encoded to JSON text (a snapshot of a mutable object)."""
+
+    __slots__ = ()
+
+
+class _ValueEncoder(json.JSONEncoder):
+    """Encodes the objects LLM code passes around the way MLflow's TraceJSONEncoder does."""
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, EncodedJson):
+            return json.loads(o)
+        model_dump = getattr(o, "model_dump", None)
+        if callable(model_dump) and not isinstance(o, type):
+            try:
+                return model_dump()
+            except Exception:  # noqa: BLE001 - a half-built model falls back to str below
+                return str(o)
+        fields = getattr(o, "__dataclass_fields__", None)
+        if isinstance(fields, dict) and not isinstance(o, type):
+            return {name: getattr(o, name, None) for name in fields}
+        to_dict = getattr(o, "to_dict", None)
+        if callable(to_dict) and not isinstance(o, type):
+            try:
+                return to_dict()
+            except Exception:  # noqa: BLE001 - fall back to str below
+                return str(o)
+        if isinstance(o, (set, frozenset, tuple)):
+            return list(o)
+        if isinstance(o, (bytes, bytearray)):
+            return o.decode("utf-8", errors="replace")
+        isoformat = getattr(o, "isoformat", None)
+        if callable(isoformat) and not isinstance(o, type):
+            return isoformat()
+        return str(o)
+
+
+_encode = _ValueEncoder(ensure_ascii=False).encode
+
+
+def dumps(value: Any) -> str:
+    """Encode ``value`` to JSON text; never raises.
+
+    Args:
+        value: Any Python value.
+
+    Returns:
+        JSON text. Values JSON cannot represent fall back to ``str``; circular ones to ``repr``.
+    """
+    if isinstance(value, EncodedJson):
+        return str.__str__(value)
+    try:
+        return _encode(value)
+    except (ValueError, RecursionError):
+        return _encode(repr(value))
+    except Exception:  # noqa: BLE001 - a user object whose __str__ raises
+        return _encode(object.__repr__(value))
+
+
+def loads(text: str) -> Any:
+    """Decode JSON text produced by :func:`dumps` (or another MLflow-compatible writer).
+
+    Args:
+        text: JSON text.
+
+    Returns:
+        The decoded value, or ``text`` itself when it is not valid JSON.
+    """
+    try:
+        return json.loads(text)
+    except (ValueError, TypeError):
+        return text
+
+
+def snapshot(value: Any) -> Any:
+    """Freeze ``value`` so that later mutation by user code cannot change what was recorded.
+
+    Immutable scalars are returned unchanged (a 100 KB prompt costs nothing here); a dict of scalars is
+    copied shallowly; anything else is encoded to JSON now.
+
+    Args:
+        value: The value passed to ``set_inputs``, ``set_outputs`` or ``set_attribute``.
+
+    Returns:
+        The value, a shallow copy, or an :class:`EncodedJson`.
+    """
+    if isinstance(value, _IMMUTABLE_SCALARS):
+        return value
+    if type(value) is dict:
+        for item in value.values():
+            if not isinstance(item, _IMMUTABLE_SCALARS):
+                return EncodedJson(dumps(value))
+        return value.copy()
+    return EncodedJson(dumps(value))
+
+
+def thaw(value: Any) -> Any:
+    """Return the JSON-normalized Python value of a snapshot (what a reader of the trace sees).
+
+    Args:
+        value: A value produced by :func:`snapshot`.
+
+    Returns:
+        Decoded JSON for encoded snapshots; scalars and scalar dicts unchanged.
+    """
+    if isinstance(value, EncodedJson):
+        return loads(value)
+    return value

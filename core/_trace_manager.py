@@ -1,0 +1,189 @@
+"""Traces in progress: which spans belong together, and what happens when the root span ends.
+
+The caller's thread only appends to lists and flips flags here. Building the finished
+:class:`~tracewire.entities.Trace` (JSON encoding, previews, token totals) happens on the export thread.
+"""
+
+from __future__ import annotations
+
+import time
+from contextvars import ContextVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from tracewire import _ids
+from tracewire._config import SETTINGS
+from tracewire._constants import DEFAULT_EXPERIMENT_ID
+from tracewire._errors import warn_once
+from tracewire._status import SpanStatus, SpanStatusCode, TraceState
+
+if TYPE_CHECKING:
+    from tracewire._span import LiveSpan, Span
+
+_last_trace_id: str | None = None
+_last_trace_id_in_context: ContextVar[str | None] = ContextVar(
+    "tracewire_last_trace_id", default=None
+)
+
+
+class InProgressTrace:
+    """Mutable bookkeeping for one trace whose root span has not ended yet."""
+
+    __slots__ = (
+        "client_request_id",
+        "closed",
+        "experiment_id",
+        "metadata",
+        "request_preview",
+        "response_preview",
+        "root",
+        "spans",
+        "started_monotonic",
+        "state",
+        "tags",
+        "trace_id",
+    )
+
+    def __init__(self, trace_id: str) -> None:
+        self.trace_id = trace_id
+        self.root: LiveSpan | None = None
+        self.spans: list[LiveSpan] = []
+        self.closed = False
+        self.tags: dict[str, str] = {}
+        self.metadata: dict[str, str] = {}
+        self.client_request_id: str | None = None
+        self.request_preview: str | None = None
+        self.response_preview: str | None = None
+        self.state: TraceState | None = None
+        self.experiment_id = DEFAULT_EXPERIMENT_ID
+        self.started_monotonic = time.monotonic()
+
+    def span_ended(self, span: LiveSpan) -> None:
+        """Called by :meth:`LiveSpan.end`; finishes the trace when the root span ends."""
+        if self.closed:
+            warn_once(
+                "late-span",
+                "span %r ended after its trace %s was finished; spans that outlive their root "
+                "span are not exported",
+                span.name,
+                self.trace_id,
+            )
+            return
+        if span is self.root:
+            self.closed = True
+            ended = [s for s in self.spans if s._end_time_ns is not None]
+            _finish(self, ended)
+
+
+_in_progress: dict[str, InProgressTrace] = {}
+
+
+def _no_sink(trace: InProgressTrace, spans: list[Any]) -> None:
+    del trace, spans
+
+
+_sink: Callable[[InProgressTrace, list[Any]], None] = _no_sink
+
+
+def set_sink(sink: Callable[[InProgressTrace, list[Any]], None]) -> None:
+    """Set the function that receives each finished trace (the exporter's ``submit``)."""
+    global _sink
+    _sink = sink
+
+
+def new_trace() -> InProgressTrace:
+    """Register a new trace (its root span is about to start) and evict stale ones."""
+    if _in_progress:
+        _evict_stale()
+    trace = InProgressTrace(_ids.new_trace_id())
+    _in_progress[trace.trace_id] = trace
+    return trace
+
+
+def get_in_progress(trace_id: str) -> InProgressTrace | None:
+    """Return the in-progress trace with this id, if its root span has not ended."""
+    return _in_progress.get(trace_id)
+
+
+def _finish(trace: InProgressTrace, spans: list[LiveSpan]) -> None:
+    global _last_trace_id
+    _in_progress.pop(trace.trace_id, None)
+    _last_trace_id = trace.trace_id
+    _last_trace_id_in_context.set(trace.trace_id)
+    _sink(trace, spans)
+
+
+def last_trace_id(*, thread_local: bool = False) -> str | None:
+    """Return the id of the last trace finished in this process (or this context)."""
+    if thread_local:
+        return _last_trace_id_in_context.get()
+    return _last_trace_id
+
+
+def _evict_stale() -> None:
+    limit = SETTINGS.max_in_progress_traces
+    deadline = time.monotonic() - SETTINGS.in_progress_timeout_s
+    while _in_progress:
+        try:
+            oldest = next(iter(_in_progress.values()))
+        except (StopIteration, RuntimeError):  # another thread changed the dict; try next time
+            return
+        if len(_in_progress) < limit and oldest.started_monotonic > deadline:
+            return
+        if _in_progress.pop(oldest.trace_id, None) is not None:
+            _evict(oldest)
+
+
+def _evict(trace: InProgressTrace) -> None:
+    """Export a trace whose root never ended, closing its open spans as errors, and warn."""
+    from tracewire._span import Span  # noqa: PLC0415 - import cycle
+
+    trace.closed = True
+    now = time.time_ns()
+    reason = (
+        "span was still open when its trace was evicted (trace older than "
+        f"{SETTINGS.in_progress_timeout_s:g}s or more than {SETTINGS.max_in_progress_traces} "
+        "traces in progress)"
+    )
+    finished: list[Span | LiveSpan] = []
+    for span in list(trace.spans):
+        if span._end_time_ns is not None:
+            finished.append(span)
+            continue
+        forced = span.to_immutable_span()
+        forced._end_time_ns = now
+        forced._status = SpanStatus(SpanStatusCode.ERROR, reason)
+        finished.append(forced)
+    trace.state = TraceState.ERROR
+    warn_once(
+        "evicted",
+        "trace %s never finished (its root span %r did not end); exported it with state ERROR",
+        trace.trace_id,
+        trace.root.name if trace.root is not None else "?",
+    )
+    _sink(trace, finished)
+
+
+def evict_all_in_progress() -> None:
+    """Export every trace still in progress (used at shutdown and by tests)."""
+    while _in_progress:
+        try:
+            trace_id = next(iter(_in_progress))
+        except (StopIteration, RuntimeError):
+            continue
+        trace = _in_progress.pop(trace_id, None)
+        if trace is not None:
+            _evict(trace)
+
+
+def clear_in_progress() -> None:
+    """Forget every trace in progress without exporting it (test isolation)."""
+    global _last_trace_id
+    _in_progress.clear()
+    _last_trace_id = None
+    _last_trace_id_in_context.set(None)
+
+
+def in_progress_count() -> int:
+    """Return how many traces are in progress."""
+    return len(_in_progress)
