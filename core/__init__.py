@@ -45,6 +45,7 @@ from tracewire.entities import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "__version__",
     "Document",
     "LiveSpan",
     "NoOpSpan",
@@ -57,7 +58,6 @@ __all__ = [
     "TraceData",
     "TraceInfo",
     "TraceState",
-    "__version__",
     "entities",
     "flush",
     "get_active_trace_id",

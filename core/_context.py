@@ -42,14 +42,14 @@ def begin_span(
     """
     if not SETTINGS.enabled or parent is NO_OP_SPAN:
         return NO_OP_SPAN
+    if start_time_ns is None:
+        start_time_ns = time.time_ns()
     if parent is None:
         ratio = SETTINGS.sampling_ratio
         if ratio < 1.0 and sample() >= ratio:
             return NO_OP_SPAN
-        trace = new_trace()
-        span = LiveSpan(
-            trace, new_span_id(), None, name, start_time_ns or time.time_ns(), attributes
-        )
+        trace = new_trace(start_time_ns)
+        span = LiveSpan(trace, new_span_id(), None, name, start_time_ns, attributes)
         trace.root = span
     else:
         trace = parent._trace  # type: ignore[union-attr]
@@ -58,7 +58,7 @@ def begin_span(
             new_span_id(),
             parent._span_id,  # type: ignore[union-attr]
             name,
-            start_time_ns or time.time_ns(),
+            start_time_ns,
             attributes,
         )
     trace.spans.append(span)

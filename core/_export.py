@@ -36,18 +36,19 @@ _BATCH_SIZE = 256
 def build_trace(record: InProgressTrace, spans: list[Any]) -> Trace:
     """Build the finished trace from its bookkeeping record and its ended spans.
 
+    Token totals and previews are read from the live spans' values (no JSON decoding); each attribute
+    is encoded to JSON exactly once, here, on the export thread.
+
     Args:
         record: The trace's in-progress record (tags, metadata, overrides set by the user).
-        spans: The ended spans (live or already immutable), in start order.
+        spans: The ended spans (live, or already immutable for evicted traces), in start order.
 
     Returns:
         The trace, with previews, token totals and MLflow's standard metadata filled in.
     """
     finished = [span.to_immutable_span() if isinstance(span, LiveSpan) else span for span in spans]
     root_id = record.root.span_id if record.root is not None else None
-    root = next((span for span in finished if span.span_id == root_id), None)
-    if root is None and finished:
-        root = finished[0]
+    root_index = next((i for i, span in enumerate(spans) if span.span_id == root_id), 0)
 
     metadata = {TraceMetadataKey.SCHEMA_VERSION: str(TRACE_SCHEMA_VERSION)}
     tags: dict[str, str] = {}
@@ -56,31 +57,32 @@ def build_trace(record: InProgressTrace, spans: list[Any]) -> Trace:
     state = record.state or TraceState.STATE_UNSPECIFIED
     preview_in = record.request_preview
     preview_out = record.response_preview
-    if root is not None:
+    if finished:
+        root, live_root = finished[root_index], spans[root_index]
         encoded = root._attributes
-        if SpanAttributeKey.INPUTS in encoded:
-            metadata[TraceMetadataKey.INPUTS] = truncate(
-                encoded[SpanAttributeKey.INPUTS], MAX_CHARS_IN_TRACE_INFO_METADATA
-            )
+        inputs_json = encoded.get(SpanAttributeKey.INPUTS)
+        if inputs_json is not None:
+            metadata[TraceMetadataKey.INPUTS] = truncate(inputs_json, MAX_CHARS_IN_TRACE_INFO_METADATA)
             if preview_in is None:
-                preview_in = request_preview(root.inputs)
-        if SpanAttributeKey.OUTPUTS in encoded:
-            metadata[TraceMetadataKey.OUTPUTS] = truncate(
-                encoded[SpanAttributeKey.OUTPUTS], MAX_CHARS_IN_TRACE_INFO_METADATA
-            )
+                preview_in = request_preview(inputs_json, lambda: live_root.inputs)
+        outputs_json = encoded.get(SpanAttributeKey.OUTPUTS)
+        if outputs_json is not None:
+            metadata[TraceMetadataKey.OUTPUTS] = truncate(outputs_json, MAX_CHARS_IN_TRACE_INFO_METADATA)
             if preview_out is None:
-                preview_out = response_preview(root.outputs)
+                preview_out = response_preview(outputs_json, lambda: live_root.outputs)
         tags[TraceTagKey.TRACE_NAME] = root.name
         request_time = root.start_time_ns // 1_000_000
         if root.end_time_ns is not None:
             duration = (root.end_time_ns - root.start_time_ns) // 1_000_000
         if record.state is None:
             state = TraceState.from_span_status(root.status)
-    metadata.update(record.metadata)
-    usage = aggregate_token_usage(finished)
+    if record.metadata:
+        metadata.update(record.metadata)
+    usage = aggregate_token_usage(spans)
     if usage is not None:
         metadata[TraceMetadataKey.TOKEN_USAGE] = json.dumps(usage)
-    tags.update(record.tags)
+    if record.tags:
+        tags.update(record.tags)
     info = TraceInfo(
         trace_id=record.trace_id,
         request_time=request_time,

@@ -137,9 +137,9 @@ def start_span_no_context(
                 span.set_inputs(inputs)
             trace = span._trace
             if tags:
-                trace.tags.update({str(k): str(v) for k, v in tags.items()})
+                trace.add_tags({str(k): str(v) for k, v in tags.items()})
             if metadata:
-                trace.metadata.update({str(k): str(v) for k, v in metadata.items()})
+                trace.add_metadata({str(k): str(v) for k, v in metadata.items()})
             if experiment_id is not None and span.parent_id is None:
                 trace.experiment_id = str(experiment_id)
         return span
@@ -234,7 +234,7 @@ def update_current_trace(
         return
     trace = span._trace
     if tags:
-        trace.tags.update(_string_map(tags, "tag"))
+        trace.add_tags(_string_map(tags, "tag"))
     extra_metadata = dict(metadata or {})
     for key, value in (
         (TraceMetadataKey.MODEL_ID, model_id),
@@ -244,7 +244,7 @@ def update_current_trace(
         if value is not None:
             extra_metadata[key] = value
     if extra_metadata:
-        trace.metadata.update(_string_map(extra_metadata, "metadata"))
+        trace.add_metadata(_string_map(extra_metadata, "metadata"))
     if client_request_id is not None:
         trace.client_request_id = str(client_request_id)
     if request_preview is not None:

@@ -15,15 +15,17 @@ def _reseed_after_fork() -> None:
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_reseed_after_fork)
 
-_getrandbits = _rng.getrandbits
+_randbytes = _rng.randbytes
 sample = _rng.random
+
+# An all-zero id is invalid in OpenTelemetry; at 2**-64 per span it is not worth a branch per call.
 
 
 def new_trace_id() -> str:
     """Return a trace id: ``tr-`` plus 32 hex digits (a 128-bit OpenTelemetry trace id)."""
-    return f"tr-{_getrandbits(128) or 1:032x}"
+    return "tr-" + _randbytes(16).hex()
 
 
 def new_span_id() -> str:
-    """Return a span id: 16 hex digits (a 64-bit OpenTelemetry span id), never all zeros."""
-    return f"{_getrandbits(64) or 1:016x}"
+    """Return a span id: 16 hex digits (a 64-bit OpenTelemetry span id)."""
+    return _randbytes(8).hex()

@@ -8,7 +8,15 @@ strings, are kept as they are and encoded on the export thread.
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
+from json.encoder import encode_basestring
 from typing import Any
+
+try:
+    from _json import make_encoder as c_make_encoder
+except ImportError:  # pragma: no cover - CPython ships the C accelerator
+    c_make_encoder = None
 
 _IMMUTABLE_SCALARS = (str, int, float, bool, type(None))
 
@@ -50,7 +58,30 @@ class _ValueEncoder(json.JSONEncoder):
         return str(o)
 
 
-_encode = _ValueEncoder(ensure_ascii=False).encode
+_default = _ValueEncoder().default
+_per_thread = threading.local()
+
+
+def _container_encoder() -> Callable[[Any, int], Any]:
+    """The C encoder for containers, built once per thread (its circular-reference memo is not shared)."""
+    try:
+        return _per_thread.encoder  # type: ignore[no-any-return]
+    except AttributeError:
+        pass
+    if c_make_encoder is not None:
+        encoder = c_make_encoder(
+            {}, _default, encode_basestring, None, ": ", ", ", False, False, True
+        )
+    else:  # pragma: no cover - CPython always has the C accelerator
+        encoder = _ValueEncoder(ensure_ascii=False).iterencode
+    _per_thread.encoder = encoder
+    return encoder  # type: ignore[no-any-return]
+
+
+def _float_text(value: float) -> str:
+    if value != value or value in (float("inf"), float("-inf")):
+        return json.dumps(value)
+    return float.__repr__(value)
 
 
 def dumps(value: Any) -> str:
@@ -62,14 +93,27 @@ def dumps(value: Any) -> str:
     Returns:
         JSON text. Values JSON cannot represent fall back to ``str``; circular ones to ``repr``.
     """
-    if isinstance(value, EncodedJson):
+    kind = type(value)
+    if kind is str:
+        return encode_basestring(value)  # type: ignore[no-any-return]
+    if value is None:
+        return "null"
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return int.__repr__(value)
+    if kind is float:
+        return _float_text(value)
+    if kind is EncodedJson:
         return str.__str__(value)
     try:
-        return _encode(value)
+        return "".join(_container_encoder()(value, 0))
     except (ValueError, RecursionError):
-        return _encode(repr(value))
-    except Exception:  # noqa: BLE001 - a user object whose __str__ raises
-        return _encode(object.__repr__(value))
+        _per_thread.__dict__.pop("encoder", None)  # its memo may hold stale entries now
+        return dumps(repr(value))
+    except Exception:  # noqa: BLE001 - a user object whose __str__ or model_dump raises
+        _per_thread.__dict__.pop("encoder", None)
+        return dumps(object.__repr__(value))
 
 
 def loads(text: str) -> Any:

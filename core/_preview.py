@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from tracewire._constants import MAX_CHARS_IN_PREVIEW, TRUNCATION_SUFFIX
-from tracewire._json import dumps
+
+
+# Cheap checks on the JSON text, so only chat-shaped values are decoded on the export thread.
+_REQUEST_KEYS = ('"messages"', '"input"', '"request"')
+_RESPONSE_KEYS = ('"choices"', '"output"', '"content"')
 
 
 def truncate(text: str, limit: int = MAX_CHARS_IN_PREVIEW) -> str:
@@ -87,13 +92,27 @@ def _output_text(output: list[Any]) -> str | None:
     return "\n".join(texts) if texts else None
 
 
-def request_preview(inputs: Any) -> str:
-    """Preview of a trace's request: the last user message for chat inputs, else the JSON."""
-    text = _chat_request_text(inputs)
-    return truncate(text if text is not None else dumps(inputs))
+def request_preview(inputs_json: str, load_inputs: Callable[[], Any]) -> str:
+    """Preview of a trace's request: the last user message for chat inputs, else the JSON.
+
+    Args:
+        inputs_json: The root span's inputs as JSON text.
+        load_inputs: Returns the inputs as Python values; called only for chat-shaped JSON.
+    """
+    text = None
+    if any(key in inputs_json for key in _REQUEST_KEYS):
+        text = _chat_request_text(load_inputs())
+    return truncate(inputs_json if text is None else text)
 
 
-def response_preview(outputs: Any) -> str:
-    """Preview of a trace's response: the assistant message for chat outputs, else the JSON."""
-    text = _chat_response_text(outputs)
-    return truncate(text if text is not None else dumps(outputs))
+def response_preview(outputs_json: str, load_outputs: Callable[[], Any]) -> str:
+    """Preview of a trace's response: the assistant message for chat outputs, else the JSON.
+
+    Args:
+        outputs_json: The root span's outputs as JSON text.
+        load_outputs: Returns the outputs as Python values; called only for chat-shaped JSON.
+    """
+    text = None
+    if any(key in outputs_json for key in _RESPONSE_KEYS):
+        text = _chat_response_text(load_outputs())
+    return truncate(outputs_json if text is None else text)

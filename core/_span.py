@@ -313,7 +313,6 @@ class LiveSpan(Span):
         self._status = _UNSET_STATUS
         self._attributes = attributes
         self._events = []
-        self._decoded = {}
 
     @property
     def attributes(self) -> dict[str, Any]:

@@ -50,6 +50,8 @@ def aggregate_token_usage(spans: Sequence[Any]) -> dict[str, int] | None:
         ``input_tokens``, ``output_tokens`` and ``total_tokens`` (plus cache and reasoning keys when
         any span reported them), or ``None`` when no span carries usage.
     """
+    if not any(SpanAttributeKey.CHAT_USAGE in span._attributes for span in spans):
+        return None
     by_id = {span.span_id: span for span in spans}
     children: dict[str | None, list[Any]] = {}
     for span in spans:

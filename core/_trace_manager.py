@@ -27,36 +27,38 @@ _last_trace_id_in_context: ContextVar[str | None] = ContextVar(
 
 
 class InProgressTrace:
-    """Mutable bookkeeping for one trace whose root span has not ended yet."""
+    """Mutable bookkeeping for one trace whose root span has not ended yet.
 
-    __slots__ = (
-        "client_request_id",
-        "closed",
-        "experiment_id",
-        "metadata",
-        "request_preview",
-        "response_preview",
-        "root",
-        "spans",
-        "started_monotonic",
-        "state",
-        "tags",
-        "trace_id",
-    )
+    Created once per trace on the caller's thread, so only the five fields every trace needs are set
+    per instance; the rarely set ones default at class level until the user sets them.
+    """
 
-    def __init__(self, trace_id: str) -> None:
+    client_request_id: str | None = None
+    request_preview: str | None = None
+    response_preview: str | None = None
+    state: TraceState | None = None
+    experiment_id: str = DEFAULT_EXPERIMENT_ID
+    tags: dict[str, str] | None = None
+    metadata: dict[str, str] | None = None
+
+    def __init__(self, trace_id: str, started_ns: int) -> None:
         self.trace_id = trace_id
+        self.started_ns = started_ns
         self.root: LiveSpan | None = None
         self.spans: list[LiveSpan] = []
         self.closed = False
-        self.tags: dict[str, str] = {}
-        self.metadata: dict[str, str] = {}
-        self.client_request_id: str | None = None
-        self.request_preview: str | None = None
-        self.response_preview: str | None = None
-        self.state: TraceState | None = None
-        self.experiment_id = DEFAULT_EXPERIMENT_ID
-        self.started_monotonic = time.monotonic()
+
+    def add_tags(self, tags: dict[str, str]) -> None:
+        """Add or overwrite trace tags."""
+        if self.tags is None:
+            self.tags = {}
+        self.tags.update(tags)
+
+    def add_metadata(self, metadata: dict[str, str]) -> None:
+        """Add or overwrite trace metadata."""
+        if self.metadata is None:
+            self.metadata = {}
+        self.metadata.update(metadata)
 
     def span_ended(self, span: LiveSpan) -> None:
         """Called by :meth:`LiveSpan.end`; finishes the trace when the root span ends."""
@@ -91,11 +93,11 @@ def set_sink(sink: Callable[[InProgressTrace, list[Any]], None]) -> None:
     _sink = sink
 
 
-def new_trace() -> InProgressTrace:
+def new_trace(started_ns: int) -> InProgressTrace:
     """Register a new trace (its root span is about to start) and evict stale ones."""
     if _in_progress:
-        _evict_stale()
-    trace = InProgressTrace(_ids.new_trace_id())
+        _evict_stale(started_ns)
+    trace = InProgressTrace(_ids.new_trace_id(), started_ns)
     _in_progress[trace.trace_id] = trace
     return trace
 
@@ -120,15 +122,15 @@ def last_trace_id(*, thread_local: bool = False) -> str | None:
     return _last_trace_id
 
 
-def _evict_stale() -> None:
+def _evict_stale(now_ns: int) -> None:
     limit = SETTINGS.max_in_progress_traces
-    deadline = time.monotonic() - SETTINGS.in_progress_timeout_s
+    deadline = now_ns - SETTINGS.in_progress_timeout_s * 1e9
     while _in_progress:
         try:
             oldest = next(iter(_in_progress.values()))
         except (StopIteration, RuntimeError):  # another thread changed the dict; try next time
             return
-        if len(_in_progress) < limit and oldest.started_monotonic > deadline:
+        if len(_in_progress) < limit and oldest.started_ns > deadline:
             return
         if _in_progress.pop(oldest.trace_id, None) is not None:
             _evict(oldest)

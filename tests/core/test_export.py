@@ -1,0 +1,151 @@
+"""The background exporter: bounded queue, flush, failing destinations, exit flush."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import threading
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+import tracewire
+from tracewire._destinations import MemoryDestination, TraceDestination
+from tracewire._export import EXPORTER, Exporter, set_destination
+from tracewire.entities import Trace
+
+
+class _GatedDestination(MemoryDestination):
+    """Blocks ``export`` until released, to fill the queue deterministically."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+        self.entered = threading.Event()
+
+    def export(self, traces: Sequence[Trace]) -> None:
+        self.entered.set()
+        self.release.wait(10)
+        super().export(traces)
+
+
+class _FailingDestination(TraceDestination):
+    def export(self, traces: Sequence[Trace]) -> None:
+        raise ConnectionError("backend down")
+
+    def get_trace(self, trace_id: str) -> Trace | None:
+        return None
+
+    def list_traces(self) -> list[Trace]:
+        return []
+
+    def delete_traces(self, trace_ids: Sequence[str]) -> int:
+        return 0
+
+
+def _one_trace(name: str = "t") -> str:
+    with tracewire.start_span(name) as span:
+        pass
+    return span.trace_id
+
+
+def test_flush_makes_finished_traces_readable() -> None:
+    """After ``flush()`` every finished trace is in the destination."""
+    ids = [_one_trace() for _ in range(50)]
+    assert tracewire.flush(timeout=10)
+    assert all(EXPORTER.destination.get_trace(i) is not None for i in ids)
+
+
+def test_full_queue_drops_counts_and_warns_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """When the queue is full, new traces are dropped and counted, never blocking the caller."""
+    gated = _GatedDestination()
+    set_destination(gated)
+    monkeypatch.setattr(EXPORTER, "max_queue_size", 3)
+    with caplog.at_level(logging.WARNING, logger="tracewire"):
+        _one_trace()
+        assert gated.entered.wait(5)  # the export thread is now stuck in export()
+        for _ in range(6):
+            _one_trace()
+    assert EXPORTER.dropped == 3
+    assert caplog.text.count("export queue is full") == 1
+    gated.release.set()
+    tracewire.flush(timeout=10)
+    assert len(gated.list_traces()) == 4
+
+
+def test_failing_destination_counts_drops_and_keeps_running(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A destination that raises loses that batch (counted, logged); later traces still flow."""
+    monkeypatch.setenv("TRACEWIRE_STRICT", "0")
+    set_destination(_FailingDestination())
+    with caplog.at_level(logging.WARNING, logger="tracewire"):
+        _one_trace()
+        assert tracewire.flush(timeout=10)
+    assert EXPORTER.dropped == 1
+    assert "backend down" in caplog.text
+    memory = MemoryDestination()
+    set_destination(memory)
+    trace_id = _one_trace()
+    tracewire.flush(timeout=10)
+    assert memory.get_trace(trace_id) is not None
+
+
+def test_export_errors_surface_on_flush_in_strict_mode() -> None:
+    """Under TRACEWIRE_STRICT=1 an export-thread error is raised by the next ``flush()``."""
+    set_destination(_FailingDestination())
+    _one_trace()
+    with pytest.raises(ConnectionError, match="backend down"):
+        tracewire.flush(timeout=10)
+
+
+def test_flush_without_a_thread_drains_inline() -> None:
+    """A fresh exporter whose thread never started drains on flush."""
+    exporter = Exporter(MemoryDestination())
+    assert exporter.flush(timeout=1)
+
+
+def test_memory_destination_keeps_only_the_newest_traces() -> None:
+    """The in-memory destination is bounded: the oldest traces go first."""
+    memory = MemoryDestination(max_traces=2)
+    set_destination(memory)
+    ids = [_one_trace() for _ in range(3)]
+    tracewire.flush()
+    assert [t.trace_id for t in memory.list_traces()] == [ids[2], ids[1]]
+    assert memory.delete_traces([ids[2], "tr-missing"]) == 1
+
+
+def test_memory_destination_rejects_a_zero_bound() -> None:
+    """A non-positive bound is a clear error."""
+    with pytest.raises(ValueError, match="at least 1"):
+        MemoryDestination(max_traces=0)
+
+
+def test_pending_traces_are_exported_at_interpreter_exit(tmp_path: Path) -> None:
+    """Traces still queued when the program ends are exported by the exit flush."""
+    out = tmp_path / "exported.txt"
+    script = textwrap.dedent(
+        f"""
+        import tracewire
+        from tracewire._destinations import MemoryDestination
+        from tracewire._export import set_destination
+
+        class FileDestination(MemoryDestination):
+            def export(self, traces):
+                with open({str(out)!r}, "a") as f:
+                    for trace in traces:
+                        f.write(trace.trace_id + "\\n")
+
+        set_destination(FileDestination())
+        for _ in range(200):
+            with tracewire.start_span("s"):
+                pass
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+    assert len(out.read_text().split()) == 200

@@ -1,0 +1,85 @@
+"""JSON encoding of recorded values: MLflow's rules, and never a crash."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from typing import Any
+
+import pydantic
+import pytest
+
+from tracewire._json import dumps, loads, snapshot, thaw
+from tracewire.entities import Document
+
+
+class _Model(pydantic.BaseModel):
+    name: str
+    tags: list[str]
+
+
+@dataclasses.dataclass
+class _Point:
+    x: int
+    y: int
+
+
+class _Unprintable:
+    def __str__(self) -> str:
+        raise RuntimeError("no str")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ({"a": [1, 2.5, None, True]}, {"a": [1, 2.5, None, True]}),
+        ("héllo", "héllo"),
+        (_Model(name="n", tags=["t"]), {"name": "n", "tags": ["t"]}),
+        (_Point(1, 2), {"x": 1, "y": 2}),
+        (Document("text", {"source": "s"}, "d1"), {"page_content": "text", "metadata": {"source": "s"}, "id": "d1"}),
+        ({1, 2}, [1, 2]),
+        ((1, "a"), [1, "a"]),
+        (b"bytes", "bytes"),
+        (datetime.date(2026, 1, 2), "2026-01-02"),
+        ({1: "int key"}, {"1": "int key"}),
+    ],
+)
+def test_values_encode_like_mlflow(value: Any, expected: Any) -> None:
+    """Common Python values encode to the JSON MLflow would write."""
+    assert loads(dumps(value)) == expected
+
+
+def test_non_ascii_text_is_kept_readable() -> None:
+    """Non-ASCII text is written as is, not as escapes."""
+    assert dumps("日本") == '"日本"'
+
+
+def test_circular_values_fall_back_to_repr() -> None:
+    """A self-referencing value encodes as its repr instead of failing."""
+    loop: list[Any] = []
+    loop.append(loop)
+    assert loads(dumps(loop)) == "[[...]]"
+
+
+def test_unprintable_objects_fall_back_to_object_repr() -> None:
+    """An object whose ``__str__`` raises still encodes."""
+    assert "_Unprintable object" in loads(dumps(_Unprintable()))
+
+
+def test_snapshot_keeps_scalars_and_encodes_containers() -> None:
+    """Scalars are kept as is; containers are frozen so later mutation cannot leak in."""
+    big = "x" * 100_000
+    assert snapshot(big) is big
+    flat = {"a": 1}
+    frozen_flat = snapshot(flat)
+    flat["a"] = 2
+    assert thaw(frozen_flat) == {"a": 1}
+    nested = {"a": [1]}
+    frozen_nested = snapshot(nested)
+    nested["a"].append(2)
+    assert thaw(frozen_nested) == {"a": [1]}
+
+
+def test_loads_returns_non_json_text_unchanged() -> None:
+    """Text that is not JSON decodes to itself rather than raising."""
+    assert loads("not json") == "not json"

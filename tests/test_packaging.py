@@ -1,0 +1,55 @@
+"""The built wheel contains exactly the package, its typing marker and metadata."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
+    pytest.importorskip("build")
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    (path,) = out.glob("tracewire-*.whl")
+    return zipfile.ZipFile(path)
+
+
+def test_wheel_maps_core_to_the_tracewire_package(wheel: zipfile.ZipFile) -> None:
+    """Every module under core/ ships as tracewire/..., with py.typed."""
+    names = set(wheel.namelist())
+    expected = {
+        "tracewire/" + path.relative_to(ROOT / "core").as_posix()
+        for path in (ROOT / "core").rglob("*.py")
+    }
+    assert expected <= names
+    assert "tracewire/py.typed" in names
+
+
+def test_wheel_ships_no_tests_benchmarks_or_cassettes(wheel: zipfile.ZipFile) -> None:
+    """Only the package and its metadata are in the wheel."""
+    tops = {name.split("/")[0] for name in wheel.namelist()}
+    assert tops == {"tracewire", next(t for t in tops if t.endswith(".dist-info"))}
+
+
+def test_wheel_metadata_declares_only_light_dependencies(wheel: zipfile.ZipFile) -> None:
+    """Runtime requirements are wrapt and pluggy; everything else is an extra."""
+    metadata_name = next(n for n in wheel.namelist() if n.endswith(".dist-info/METADATA"))
+    metadata = wheel.read(metadata_name).decode()
+    requires = [
+        line.split(":", 1)[1].strip()
+        for line in metadata.splitlines()
+        if line.startswith("Requires-Dist:") and "extra ==" not in line
+    ]
+    assert sorted(r.split(">")[0].split("=")[0].strip() for r in requires) == ["pluggy", "wrapt"]
