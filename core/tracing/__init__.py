@@ -7,4 +7,9 @@ from __future__ import annotations
 
 from tracewire._controls import configure, disable, enable, is_enabled
 
-__all__ = ["configure", "disable", "enable", "is_enabled"]
+__all__ = [
+    "configure",
+    "disable",
+    "enable",
+    "is_enabled",
+]

@@ -9,4 +9,9 @@ from tracewire._constants import (
     TraceTagKey,
 )
 
-__all__ = ["SpanAttributeKey", "TokenUsageKey", "TraceMetadataKey", "TraceTagKey"]
+__all__ = [
+    "SpanAttributeKey",
+    "TokenUsageKey",
+    "TraceMetadataKey",
+    "TraceTagKey",
+]
