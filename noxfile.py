@@ -48,4 +48,3 @@ def bench(session: nox.Session) -> None:
     """Benchmark tracewire against mlflow-tracing side by side, in one run (not in the default set)."""
     session.install(".", MLFLOW_TRACING)
     session.run("python", "benchmarks/bench_core.py", *session.posargs)
-

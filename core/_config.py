@@ -25,7 +25,9 @@ def _float_env(name: str, default: float, low: float, high: float) -> float:
         logger.warning("ignoring %s=%r: not a number; using %s", name, raw, default)
         return default
     if not low <= value <= high:
-        logger.warning("ignoring %s=%r: must be in [%s, %s]; using %s", name, raw, low, high, default)
+        logger.warning(
+            "ignoring %s=%r: must be in [%s, %s]; using %s", name, raw, low, high, default
+        )
         return default
     return value
 
@@ -75,7 +77,7 @@ def validate_span_processors(processors: Sequence[SpanProcessor]) -> tuple[SpanP
     Raises:
         TypeError: If a processor is not callable or does not take exactly one positional argument.
     """
-    import inspect  # deferred: inspect costs ~10 ms of import time
+    import inspect  # noqa: PLC0415 - deferred: inspect costs ~10 ms of import time
 
     checked = []
     for processor in processors:

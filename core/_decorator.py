@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping
 from typing import Any, TypeVar, overload
@@ -41,7 +42,10 @@ class _InputBinder:
         if self._signature is not None:
             params = list(self._signature.parameters.values())
             first = params[0].name if params else None
-            positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+            positional = (
+                inspect.Parameter.POSITIONAL_ONLY,
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            )
             if all(p.kind in positional for p in params):
                 self._names = tuple(p.name for p in params)
         self._drop_self = first == "self"
@@ -50,7 +54,7 @@ class _InputBinder:
     def __call__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         names = self._names
         if names is not None and not kwargs and len(args) == len(names):
-            inputs = dict(zip(names, args))
+            inputs = dict(zip(names, args, strict=False))  # lengths checked just above
         elif self._signature is not None:
             try:
                 bound = self._signature.bind(*args, **kwargs)
@@ -106,7 +110,7 @@ class _SpanRecipe:
         """Start the span for one call; never raises outside strict mode."""
         try:
             span = begin_span(self.name, parent, self.attributes.copy())
-            if span is not NO_OP_SPAN:
+            if isinstance(span, LiveSpan):
                 span._attributes[SpanAttributeKey.INPUTS] = _owned_snapshot(self.bind(args, kwargs))
             return span
         except Exception:  # noqa: BLE001 - reported by policy
@@ -268,7 +272,7 @@ def _wrap_generator(fn: Callable[..., Any], recipe: _SpanRecipe) -> Callable[...
                     ACTIVE_SPAN.reset(token)
                     recorder.finish(closed_early=True)
                 raise
-            except BaseException as thrown:  # generator.throw(): forward it to the user's generator
+            except BaseException as thrown:  # noqa: BLE001 - generator.throw(): forwarded to the user
                 advance, argument = generator.throw, thrown
 
     return traced
@@ -312,7 +316,7 @@ def _wrap_async_generator(fn: Callable[..., Any], recipe: _SpanRecipe) -> Callab
                     ACTIVE_SPAN.reset(token)
                     recorder.finish(closed_early=True)
                 raise
-            except BaseException as thrown:
+            except BaseException as thrown:  # noqa: BLE001 - athrow(): forwarded to the user
                 advance, argument = generator.athrow, thrown
 
     return traced
@@ -346,10 +350,8 @@ def _wrap(
         traced = _wrap_async(fn, recipe)
     else:
         traced = _wrap_sync(fn, recipe)
-    try:
+    with contextlib.suppress(AttributeError, TypeError):  # callables without __name__ etc.
         functools.update_wrapper(traced, fn)
-    except (AttributeError, TypeError):  # callables without __name__ and friends
-        pass
     traced.__tracewire_traced__ = True  # type: ignore[attr-defined]
     return traced
 
@@ -396,6 +398,7 @@ def trace(
         ValueError: If ``output_reducer`` is given for a non-generator function.
         TypeError: If ``func`` is not callable.
     """
+
     def decorator(fn: Any) -> Any:
         return _wrap(fn, name, span_type, attributes, output_reducer)
 

@@ -20,7 +20,7 @@ class Document:
         self,
         page_content: str,
         metadata: dict[str, Any] | None = None,
-        id: str | None = None,  # noqa: A002 - MLflow's field name
+        id: str | None = None,
     ) -> None:
         self.page_content = page_content
         self.metadata: dict[str, Any] = dict(metadata) if metadata else {}

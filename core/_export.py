@@ -1,5 +1,4 @@
-"""The background export thread: turns finished in-progress traces into :class:`Trace` objects and
-hands them to the destination, off the caller's thread.
+"""The background export thread: finished traces are built and exported off the caller's thread.
 
 The queue is bounded. When it is full, new traces are dropped and counted (one warning), so a slow or
 broken destination can never block or slow the traced program. ``flush()`` and interpreter exit drain it.
@@ -22,7 +21,7 @@ from tracewire._constants import (
     TraceTagKey,
 )
 from tracewire._destinations import MemoryDestination, TraceDestination
-from tracewire._errors import logger, report_internal_error, strict_mode, warn_once
+from tracewire._errors import logger, strict_mode, warn_once
 from tracewire._preview import request_preview, response_preview, truncate
 from tracewire._span import LiveSpan
 from tracewire._status import TraceState
@@ -62,12 +61,16 @@ def build_trace(record: InProgressTrace, spans: list[Any]) -> Trace:
         encoded = root._attributes
         inputs_json = encoded.get(SpanAttributeKey.INPUTS)
         if inputs_json is not None:
-            metadata[TraceMetadataKey.INPUTS] = truncate(inputs_json, MAX_CHARS_IN_TRACE_INFO_METADATA)
+            metadata[TraceMetadataKey.INPUTS] = truncate(
+                inputs_json, MAX_CHARS_IN_TRACE_INFO_METADATA
+            )
             if preview_in is None:
                 preview_in = request_preview(inputs_json, lambda: live_root.inputs)
         outputs_json = encoded.get(SpanAttributeKey.OUTPUTS)
         if outputs_json is not None:
-            metadata[TraceMetadataKey.OUTPUTS] = truncate(outputs_json, MAX_CHARS_IN_TRACE_INFO_METADATA)
+            metadata[TraceMetadataKey.OUTPUTS] = truncate(
+                outputs_json, MAX_CHARS_IN_TRACE_INFO_METADATA
+            )
             if preview_out is None:
                 preview_out = response_preview(outputs_json, lambda: live_root.outputs)
         tags[TraceTagKey.TRACE_NAME] = root.name
@@ -220,10 +223,13 @@ class Exporter:
         if strict_mode():
             self._strict_errors.append(error)
             return
-        try:
-            raise error
-        except Exception:  # noqa: BLE001 - re-raised only to attach the traceback to the log line
-            report_internal_error(where)
+        warn_once(
+            f"export:{where}",
+            "tracewire internal error while %s: %s: %s",
+            where,
+            type(error).__name__,
+            error,
+        )
 
     def _at_exit(self) -> None:
         timeout = float(os.environ.get("TRACEWIRE_EXIT_FLUSH_TIMEOUT", "5") or 5)
@@ -265,4 +271,3 @@ def set_destination(destination: TraceDestination) -> None:
 def get_destination() -> TraceDestination:
     """Return the current destination."""
     return EXPORTER.destination
-

@@ -129,9 +129,7 @@ def start_span_no_context(
     """
     parent = parent_span if parent_span is not None else ACTIVE_SPAN.get()
     try:
-        span = begin_span(
-            name, parent, _initial_attributes(span_type, attributes), start_time_ns
-        )
+        span = begin_span(name, parent, _initial_attributes(span_type, attributes), start_time_ns)
         if isinstance(span, LiveSpan):
             if inputs is not None:
                 span.set_inputs(inputs)
@@ -183,8 +181,7 @@ def _string_map(values: Mapping[str, Any], what: str) -> dict[str, str]:
                 key,
                 type(value).__name__,
             )
-            value = str(value)
-        result[str(key)] = value
+        result[str(key)] = value if isinstance(value, str) else str(value)
     return result
 
 
@@ -216,7 +213,10 @@ def update_current_trace(
         TypeError: If a preview is not a string.
         ValueError: If ``state`` is not OK or ERROR.
     """
-    for label, preview in (("request_preview", request_preview), ("response_preview", response_preview)):
+    for label, preview in (
+        ("request_preview", request_preview),
+        ("response_preview", response_preview),
+    ):
         if preview is not None and not isinstance(preview, str):
             raise TypeError(f"{label} must be a str, got {type(preview).__name__}")
     parsed_state = None
@@ -384,4 +384,3 @@ def flush(timeout: float | None = None) -> bool:
         ``True`` if everything was exported in time.
     """
     return EXPORTER.flush(timeout)
-

@@ -8,15 +8,14 @@ strings, are kept as they are and encoded on the export thread.
 from __future__ import annotations
 
 import json
+import math
 import threading
 from collections.abc import Callable
 from json.encoder import encode_basestring
 from typing import Any
 
-try:
-    from _json import make_encoder as c_make_encoder
-except ImportError:  # pragma: no cover - CPython ships the C accelerator
-    c_make_encoder = None
+# CPython's C encoder factory (None on interpreters without the accelerator).
+_c_make_encoder: Any = json.encoder.c_make_encoder  # type: ignore[attr-defined]
 
 _IMMUTABLE_SCALARS = (str, int, float, bool, type(None))
 
@@ -68,18 +67,23 @@ def _container_encoder() -> Callable[[Any, int], Any]:
         return _per_thread.encoder  # type: ignore[no-any-return]
     except AttributeError:
         pass
-    if c_make_encoder is not None:
-        encoder = c_make_encoder(
+    encoder: Callable[[Any, int], Any]
+    if _c_make_encoder is not None:
+        encoder = _c_make_encoder(
             {}, _default, encode_basestring, None, ": ", ", ", False, False, True
         )
     else:  # pragma: no cover - CPython always has the C accelerator
-        encoder = _ValueEncoder(ensure_ascii=False).iterencode
+        python_encoder = _ValueEncoder(ensure_ascii=False)
+
+        def encoder(value: Any, _indent: int) -> Any:
+            return python_encoder.iterencode(value)
+
     _per_thread.encoder = encoder
-    return encoder  # type: ignore[no-any-return]
+    return encoder
 
 
 def _float_text(value: float) -> str:
-    if value != value or value in (float("inf"), float("-inf")):
+    if math.isnan(value) or math.isinf(value):
         return json.dumps(value)
     return float.__repr__(value)
 
@@ -95,7 +99,7 @@ def dumps(value: Any) -> str:
     """
     kind = type(value)
     if kind is str:
-        return encode_basestring(value)  # type: ignore[no-any-return]
+        return encode_basestring(value)
     if value is None:
         return "null"
     if kind is bool:

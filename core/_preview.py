@@ -7,7 +7,6 @@ from typing import Any
 
 from tracewire._constants import MAX_CHARS_IN_PREVIEW, TRUNCATION_SUFFIX
 
-
 # Cheap checks on the JSON text, so only chat-shaped values are decoded on the export thread.
 _REQUEST_KEYS = ('"messages"', '"input"', '"request"')
 _RESPONSE_KEYS = ('"choices"', '"output"', '"content"')
@@ -30,9 +29,9 @@ def _content_text(content: Any) -> str | None:
         return content
     if isinstance(content, list):
         parts = [
-            part.get("text")
+            text
             for part in content
-            if isinstance(part, dict) and isinstance(part.get("text"), str)
+            if isinstance(part, dict) and isinstance(text := part.get("text"), str)
         ]
         if parts:
             return "\n".join(parts)

@@ -11,7 +11,7 @@ import base64
 import binascii
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from tracewire._config import SETTINGS
 from tracewire._constants import NO_OP_SPAN_TRACE_ID, TRACE_REQUEST_ID_PREFIX, SpanAttributeKey
@@ -361,7 +361,7 @@ class LiveSpan(Span):
             key: The attribute key (``SpanAttributeKey`` constants for MLflow's standard keys).
             value: The value.
         """
-        if not isinstance(key, str):
+        if not isinstance(cast(object, key), str):
             warn_once(
                 "attribute-key",
                 "ignoring span attribute with non-string key %r; keys must be str",
@@ -413,9 +413,13 @@ class LiveSpan(Span):
         if isinstance(exception, BaseException):
             self._events.append(SpanEvent.from_exception(exception))
             message = str(exception)
-            description = f"{type(exception).__name__}: {message}" if message else type(exception).__name__
+            description = (
+                f"{type(exception).__name__}: {message}" if message else type(exception).__name__
+            )
         else:
-            self._events.append(SpanEvent("exception", attributes={"exception.message": str(exception)}))
+            self._events.append(
+                SpanEvent("exception", attributes={"exception.message": str(exception)})
+            )
             description = str(exception)
         self._status = SpanStatus(SpanStatusCode.ERROR, description)
 

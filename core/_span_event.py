@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 import traceback
-from typing import Any, Union
+from typing import Any
 
-AttributeValue = Union[str, bool, int, float, list[str], list[bool], list[int], list[float]]
+AttributeValue = str | bool | int | float | list[str] | list[bool] | list[int] | list[float]
 
 
 class SpanEvent:

@@ -60,7 +60,9 @@ class SpanStatus:
         return hash((self.status_code, self.description))
 
     def __repr__(self) -> str:
-        return f"SpanStatus(status_code={self.status_code.value!r}, description={self.description!r})"
+        return (
+            f"SpanStatus(status_code={self.status_code.value!r}, description={self.description!r})"
+        )
 
     def to_dict(self) -> dict[str, str]:
         """Return the OTLP-style status dict MLflow writes (``{"code": ..., "message": ...}``)."""

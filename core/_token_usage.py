@@ -30,7 +30,11 @@ def _span_usage(usage: Any) -> dict[str, int] | None:
     """Read one span's usage dict; ``None`` when it holds no token count at all."""
     if not isinstance(usage, dict):
         return None
-    counts = {key: count for key in (*_TOTALS, *_OPTIONAL) if (count := _count(usage.get(key))) is not None}
+    counts = {
+        key: count
+        for key in (*_TOTALS, *_OPTIONAL)
+        if (count := _count(usage.get(key))) is not None
+    }
     if not counts:
         return None
     if TokenUsageKey.TOTAL_TOKENS not in counts:

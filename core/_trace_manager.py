@@ -7,8 +7,8 @@ The caller's thread only appends to lists and flips flags here. Building the fin
 from __future__ import annotations
 
 import time
-from contextvars import ContextVar
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from tracewire import _ids
@@ -138,8 +138,6 @@ def _evict_stale(now_ns: int) -> None:
 
 def _evict(trace: InProgressTrace) -> None:
     """Export a trace whose root never ended, closing its open spans as errors, and warn."""
-    from tracewire._span import Span  # noqa: PLC0415 - import cycle
-
     trace.closed = True
     now = time.time_ns()
     reason = (

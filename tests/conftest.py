@@ -10,11 +10,11 @@ import pytest
 # Our own bugs must fail tests instead of being logged (see tracewire._errors).
 os.environ["TRACEWIRE_STRICT"] = "1"
 
-import tracewire  # noqa: E402 - after TRACEWIRE_STRICT is set
-from tracewire import _trace_manager  # noqa: E402
-from tracewire._config import SETTINGS  # noqa: E402
-from tracewire._destinations import MemoryDestination  # noqa: E402
-from tracewire._export import EXPORTER, set_destination  # noqa: E402
+import tracewire
+from tracewire import _trace_manager
+from tracewire._config import SETTINGS
+from tracewire._destinations import MemoryDestination
+from tracewire._export import EXPORTER, set_destination
 
 
 @pytest.fixture(autouse=True)

@@ -118,9 +118,8 @@ def test_stale_trace_is_evicted_and_exported_as_error(
     stuck = tracewire.start_span_no_context("stuck")
     done_child = tracewire.start_span_no_context("done", parent_span=stuck)
     done_child.end()
-    with caplog.at_level(logging.WARNING, logger="tracewire"):
-        with tracewire.start_span("next"):
-            pass
+    with caplog.at_level(logging.WARNING, logger="tracewire"), tracewire.start_span("next"):
+        pass
     evicted = tracewire.get_trace(stuck.trace_id)
     assert evicted is not None
     assert evicted.info.state == TraceState.ERROR

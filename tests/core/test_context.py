@@ -56,6 +56,8 @@ def test_threads_without_copy_context_start_their_own_traces() -> None:
     with tracewire.start_span("batch") as root, ThreadPoolExecutor(max_workers=1) as pool:
         pool.submit(_work, 1).result()
     worker_trace_ids = {
-        t.trace_id for t in tracewire.search_traces(return_type="list") if t.trace_id != root.trace_id
+        t.trace_id
+        for t in tracewire.search_traces(return_type="list")
+        if t.trace_id != root.trace_id
     }
     assert len(worker_trace_ids) == 1

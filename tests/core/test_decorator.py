@@ -203,7 +203,7 @@ def test_generator_records_items_and_children(last_trace: LastTrace) -> None:
 def test_generator_output_reducer(last_trace: LastTrace) -> None:
     """``output_reducer`` turns the yielded items into the recorded outputs."""
 
-    @tracewire.trace(output_reducer=lambda items: "".join(items))
+    @tracewire.trace(output_reducer="".join)
     def stream() -> Iterator[str]:
         yield from ["a", "b", "c"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
-import threading
 import textwrap
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 

@@ -159,7 +159,8 @@ def test_last_active_trace_id_global_and_thread_local() -> None:
     thread.start()
     thread.join()
     assert seen[0] is None
-    assert seen[1] is not None and seen[1] != main_span.trace_id
+    assert seen[1] is not None
+    assert seen[1] != main_span.trace_id
     assert tracewire.get_last_active_trace_id(thread_local=True) == main_span.trace_id
     assert tracewire.get_last_active_trace_id() == seen[1]
 

@@ -36,7 +36,10 @@ class _Unprintable:
         ("héllo", "héllo"),
         (_Model(name="n", tags=["t"]), {"name": "n", "tags": ["t"]}),
         (_Point(1, 2), {"x": 1, "y": 2}),
-        (Document("text", {"source": "s"}, "d1"), {"page_content": "text", "metadata": {"source": "s"}, "id": "d1"}),
+        (
+            Document("text", {"source": "s"}, "d1"),
+            {"page_content": "text", "metadata": {"source": "s"}, "id": "d1"},
+        ),
         ({1, 2}, [1, 2]),
         ((1, "a"), [1, "a"]),
         (b"bytes", "bytes"),

@@ -47,7 +47,15 @@ def test_chat_completion_previews_show_the_messages(last_trace: LastTrace) -> No
     [
         (
             {"input": "what is up"},
-            {"output": [{"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "sky"}]}]},
+            {
+                "output": [
+                    {
+                        "type": "message",
+                        "role": "assistant",
+                        "content": [{"type": "output_text", "text": "sky"}],
+                    }
+                ]
+            },
             ("what is up", "sky"),
         ),
         (

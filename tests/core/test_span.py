@@ -151,7 +151,7 @@ def test_span_to_dict_uses_mlflow_wire_shape(last_trace: LastTrace) -> None:
     with tracewire.start_span("s") as span:
         span.set_inputs("x")
     data = last_trace().data.spans[0].to_dict()
-    assert len(data["trace_id"]) == 24 and len(data["span_id"]) == 12
+    assert (len(data["trace_id"]), len(data["span_id"])) == (24, 12)
     assert data["parent_span_id"] is None
     assert data["attributes"][SpanAttributeKey.INPUTS] == '"x"'
     assert data["status"] == {"code": "STATUS_CODE_OK", "message": ""}

@@ -105,7 +105,12 @@ def test_info_from_dict_accepts_mlflow_v2_shape() -> None:
 def test_duration_in_protobuf_text_is_read() -> None:
     """A duration written as protobuf JSON text ('0.114s') is read as milliseconds."""
     info = TraceInfo.from_dict(
-        {"trace_id": "tr-1", "request_time": "2026-01-01T00:00:00.000Z", "execution_duration": "0.114s", "state": "OK"}
+        {
+            "trace_id": "tr-1",
+            "request_time": "2026-01-01T00:00:00.000Z",
+            "execution_duration": "0.114s",
+            "state": "OK",
+        }
     )
     assert info.execution_duration == 114
     assert info.request_time == 1767225600000
