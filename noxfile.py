@@ -32,7 +32,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the test suite against a non-editable install (what users get), no LLM SDKs installed."""
-    session.install(".", *TEST_REQUIREMENTS, "pydantic>=2", "build")
+    session.install(".", *TEST_REQUIREMENTS, "pydantic>=2", "pandas", "build")
     session.run("pytest", "tests", "-m", "not mlflow", *session.posargs)
 
 
