@@ -57,6 +57,10 @@ MLFLOW_ENV = {
 # Keeps the comparison about library defaults: a developer's shell settings must not leak in.
 STRIPPED_ENV_PREFIXES = ("TRACEWIRE_", "MLFLOW_", "OTEL_")
 
+# How long to wait for queued traces to reach a store, and how often to look.
+DRAIN_TIMEOUT_S = 30.0
+DRAIN_POLL_S = 0.0002
+
 # Same bound as tracewire's MemoryDestination default, so both stores behave alike.
 MEMORY_STORE_MAX_TRACES = 10_000
 
@@ -101,13 +105,13 @@ class Case:
 
 
 CASES = (
-    Case("plain", "plain call `f(small)`, no tracing (loop + call floor)", "call", 20_000, 0),
+    Case("plain", "plain call `f(small)`, no tracing (loop + call floor)", "call", 5_000, 0),
     Case("trace_small", '`@trace` `f({"a": 1, "b": "x"})`', "span", 200, 1),
-    Case("trace_100kb", "`@trace` `f(<100 KB str>)`", "span", 200, 1),
+    Case("trace_100kb", "`@trace` `f(<100 KB str>)`", "span", 100, 1),
     Case("span_bare", '`with start_span("s"): pass`', "span", 200, 1),
-    # 100 traces x 11 spans keeps a batch under the 2048-span queue of MLflow's batch processor.
-    Case("tree_11", "root span + 10 children", "trace (11 spans)", 100, 1),
-    Case("disabled", "`tracing.disable()`, then `f(small)` of case 1", "call", 20_000, 0),
+    # 50 traces x 11 spans stays well under the 2048-span queue of MLflow's batch processor.
+    Case("tree_11", "root span + 10 children", "trace (11 spans)", 50, 1),
+    Case("disabled", "`tracing.disable()`, then `f(small)` of case 1", "call", 5_000, 0),
 )
 
 
@@ -121,7 +125,7 @@ def _median(values: Sequence[float]) -> float:
 
 
 class Library(Protocol):
-    """The slice of the (MLflow-compatible) tracing API the cases use."""
+    """The slice of the (MLflow-compatible) tracing API the cases use, plus store bookkeeping."""
 
     version: str
 
@@ -133,8 +137,12 @@ class Library(Protocol):
         """Return the library's ``start_span(name)`` context manager."""
         ...
 
+    def drain(self, target: int) -> None:
+        """Return once ``exported()`` reaches ``target``: every trace so far is in the store."""
+        ...
+
     def flush(self) -> None:
-        """Block until every finished trace reached the in-memory store."""
+        """Call the library's public flush function."""
         ...
 
     def disable(self) -> None:
@@ -154,7 +162,11 @@ class Library(Protocol):
         ...
 
     def health(self) -> dict[str, Any]:
-        """Return library-specific counters worth printing (drops, queue state)."""
+        """Return library-specific counters worth printing (drops, exporter instances)."""
+        ...
+
+    def close(self) -> None:
+        """Flush and stop background threads before the worker exits."""
         ...
 
 
@@ -176,6 +188,19 @@ class TracewireLibrary:
     def start_span(self, name: str) -> AbstractContextManager[Any]:
         """Return ``tracewire.start_span(name)``."""
         return self._tw.start_span(name)  # type: ignore[no-any-return]
+
+    def drain(self, target: int) -> None:
+        """Call ``tracewire.flush()``, which returns once the export queue is empty.
+
+        Raises:
+            RuntimeError: If fewer than ``target`` traces reached the destination.
+        """
+        self._tw.flush()
+        if self.exported() < target:
+            raise RuntimeError(
+                f"tracewire.flush() returned with {self.exported()}/{target} traces exported "
+                f"(dropped={self._exporter.dropped})"
+            )
 
     def flush(self) -> None:
         """Call ``tracewire.flush()``."""
@@ -202,9 +227,13 @@ class TracewireLibrary:
     def health(self) -> dict[str, Any]:
         """Return the export queue's drop counter and destination type."""
         return {
-            "dropped": int(self._exporter.dropped),
+            "EXPORTER.dropped": int(self._exporter.dropped),
             "destination": type(self._exporter.destination).__name__,
         }
+
+    def close(self) -> None:
+        """Call ``tracewire.flush()``."""
+        self._tw.flush()
 
 
 class MlflowLibrary:
@@ -218,8 +247,10 @@ class MlflowLibrary:
     def __init__(self) -> None:
         import mlflow
         from mlflow.tracing.export import mlflow_v3
+        from mlflow.tracing.provider import _get_span_processor
 
         self._mlflow = mlflow
+        self._get_span_processor = _get_span_processor
         self.version = importlib.metadata.version("mlflow-tracing")
         self._exporters = _install_mlflow_memory_exporter(mlflow_v3)
 
@@ -231,15 +262,42 @@ class MlflowLibrary:
         """Return ``mlflow.start_span(name)``."""
         return self._mlflow.start_span(name)  # type: ignore[no-any-return]
 
+    def drain(self, target: int) -> None:
+        """Push queued spans through MLflow's pipeline and wait until they are all stored.
+
+        ``mlflow.flush_trace_async_logging()`` is not used here: even with nothing queued it
+        takes about a second (it stops and joins a consumer thread blocked in a 1 s queue ``get``,
+        then rebuilds the worker pool), which would swamp the per-call wall time. Instead: force
+        the batch span processor to export now, then poll the store's count.
+
+        Raises:
+            RuntimeError: If MLflow is not using the in-memory exporter, or the traces do not
+                arrive within 30 s (dropped).
+        """
+        processor = self._get_span_processor()
+        if processor is not None:
+            processor.force_flush()
+        if target and not self._exporters:
+            raise RuntimeError(
+                "mlflow-tracing did not build the in-memory exporter; its provider setup "
+                "changed, so this benchmark's MLflow configuration must be revisited"
+            )
+        deadline = time.perf_counter() + DRAIN_TIMEOUT_S
+        while self.exported() < target:
+            if time.perf_counter() > deadline:
+                raise RuntimeError(
+                    f"only {self.exported()}/{target} traces reached MLflow's in-memory store "
+                    f"within {DRAIN_TIMEOUT_S:g} s"
+                )
+            time.sleep(DRAIN_POLL_S)
+
     def flush(self) -> None:
-        """Drain MLflow's batch span processor and async trace-logging queue."""
+        """Call ``mlflow.flush_trace_async_logging()`` (or force-flush the span processor)."""
         flush = getattr(self._mlflow, "flush_trace_async_logging", None)
         if flush is not None:
             flush()
             return
-        from mlflow.tracing.provider import _get_span_processor
-
-        processor = _get_span_processor()
+        processor = self._get_span_processor()
         if processor is not None:
             processor.force_flush()
 
@@ -264,17 +322,11 @@ class MlflowLibrary:
         """Return how many exporter instances MLflow created (one per provider setup)."""
         return {"exporter_instances": len(self._exporters)}
 
-    def check_configured(self) -> None:
-        """Fail loudly if MLflow did not pick up the in-memory exporter (e.g. after a refactor).
-
-        Raises:
-            RuntimeError: If no span reached the in-memory exporter.
-        """
-        if not self._exporters:
-            raise RuntimeError(
-                "mlflow-tracing did not build the patched in-memory exporter; its provider "
-                "setup changed, so this benchmark's MLflow configuration must be revisited"
-            )
+    def close(self) -> None:
+        """Flush and stop MLflow's logging threads, so its exit hook has nothing left to say."""
+        flush = getattr(self._mlflow, "flush_trace_async_logging", None)
+        if flush is not None:
+            flush(terminate=True)
 
 
 def _install_mlflow_memory_exporter(mlflow_v3: Any) -> list[Any]:
@@ -411,29 +463,32 @@ def _measure(lib: Library, run: Callable[[int], None], case: Case, plan: Plan) -
     """Time ``plan.warmup + plan.batches`` batches of ``case.calls`` calls.
 
     Per batch: CPU on this thread while the calls run (``thread_time_ns``), and wall time for the
-    calls plus the flush that follows (so background export work of those calls is counted).
-    Between batches, outside both timers: flush, empty the store, collect garbage.
+    calls plus the drain that follows (so the background export work of those calls is counted).
+    Between batches, outside both timers: empty the store and collect garbage. After the last
+    batch, the library's public flush is called once and timed.
 
     Returns:
-        Per-call medians in µs, the raw per-batch values and the count of exported traces.
+        Per-call medians in µs, the public flush's latency and the count of exported traces.
     """
     cpu_us: list[float] = []
     wall_us: list[float] = []
-    exported_before = lib.exported()
+    exported_before = target = lib.exported()
     for index in range(plan.warmup + plan.batches):
-        lib.flush()
         lib.clear_store()
         gc.collect()
         wall_start = time.perf_counter_ns()
         cpu_start = time.thread_time_ns()
         run(case.calls)
         cpu_end = time.thread_time_ns()
-        lib.flush()
+        target += case.calls * case.traces_per_call
+        lib.drain(target)
         wall_end = time.perf_counter_ns()
         if index >= plan.warmup:
             cpu_us.append((cpu_end - cpu_start) / case.calls / 1e3)
             wall_us.append((wall_end - wall_start) / case.calls / 1e3)
+    flush_start = time.perf_counter_ns()
     lib.flush()
+    flush_ms = (time.perf_counter_ns() - flush_start) / 1e6
     exported = lib.exported() - exported_before
     lib.clear_store()
     return {
@@ -441,6 +496,7 @@ def _measure(lib: Library, run: Callable[[int], None], case: Case, plan: Plan) -
         "wall_us": _median(wall_us),
         "cpu_us_min": min(cpu_us),
         "wall_us_min": min(wall_us),
+        "flush_ms": flush_ms,
         "exported": exported,
         "expected": (plan.warmup + plan.batches) * case.calls * case.traces_per_call,
     }
@@ -481,10 +537,12 @@ def worker(name: str, plan: Plan) -> int:
             finally:
                 if case.key == "disabled":
                     lib.enable()
-            if isinstance(lib, MlflowLibrary):
-                lib.check_configured()
         except Exception:
             result["cases"][case.key] = {"error": traceback.format_exc()}
+    try:
+        lib.close()
+    except Exception:
+        result["close_error"] = traceback.format_exc()
     result["health"] = lib.health()
     print(RESULT_MARKER + json.dumps(result), flush=True)
     return 0
@@ -793,10 +851,14 @@ def _footer(results: dict[str, dict[str, Any]]) -> tuple[list[str], bool]:
                 counts.append(f"{case.key} {data['exported']}")
         health = ", ".join(f"{key}={value}" for key, value in result.get("health", {}).items())
         attempts = result.get("network_attempts", [])
+        flush_ms = [data["flush_ms"] for data in result["cases"].values() if "flush_ms" in data]
         lines.append(
             f"- {LABELS[name]}: traces stored per case: {', '.join(counts)}; {health}; "
+            f"public flush() after a drained batch: median {_median(flush_ms):.2f} ms; "
             f"network attempts: {len(attempts)}" + (f" {attempts[:3]}" if attempts else "")
         )
+        if "close_error" in result:
+            lines.append(f"- {LABELS[name]} close() failed:\n```\n{result['close_error']}```")
     return lines, crashed
 
 

@@ -410,18 +410,10 @@ class LiveSpan(Span):
         """
         if self._frozen("record_exception"):
             return
-        if isinstance(exception, BaseException):
-            self._events.append(SpanEvent.from_exception(exception))
-            message = str(exception)
-            description = (
-                f"{type(exception).__name__}: {message}" if message else type(exception).__name__
-            )
-        else:
-            self._events.append(
-                SpanEvent("exception", attributes={"exception.message": str(exception)})
-            )
-            description = str(exception)
-        self._status = SpanStatus(SpanStatusCode.ERROR, description)
+        if not isinstance(exception, BaseException):
+            exception = Exception(str(exception))  # MLflow records a bare message this way too
+        self._events.append(SpanEvent.from_exception(exception))
+        self._status = SpanStatus(SpanStatusCode.ERROR, f"{type(exception).__name__}: {exception}")
 
     def end(
         self,

@@ -42,7 +42,7 @@ class SpanEvent:
         """
         stacktrace = "".join(
             traceback.format_exception(type(exception), exception, exception.__traceback__)
-        )
+        ).strip()
         return cls(
             name="exception",
             attributes={

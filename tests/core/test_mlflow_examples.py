@@ -9,10 +9,13 @@ MLflow's docs and tests do: ``mlflow.get_trace(mlflow.get_last_active_trace_id()
 from __future__ import annotations
 
 import base64
+import contextlib
 import contextvars
+import dataclasses
 import json
 import math
 import re
+import threading
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
@@ -139,6 +142,85 @@ def test_decorator_on_a_method_drops_self_from_inputs() -> None:
     assert span.outputs == "hihi"
 
 
+def test_decorator_records_variadic_arguments_by_parameter_name() -> None:
+    """``*args`` and ``**kwargs`` are recorded under their parameter names."""
+
+    @mlflow.trace
+    def collect(first: int, *args: int, **kwargs: int) -> int:
+        return first + sum(args) + sum(kwargs.values())
+
+    collect(1, 2, 3, extra=4)
+
+    span = only_span(last_trace(), "collect")
+    assert span.inputs == {"first": 1, "args": [2, 3], "kwargs": {"extra": 4}}
+    assert span.outputs == 10
+
+
+def test_decorator_on_classmethod_and_staticmethod() -> None:
+    """Class and static methods can be traced; ``cls`` is dropped from the inputs."""
+
+    class Tools:
+        @mlflow.trace
+        @classmethod
+        def lookup(cls, key: str) -> str:
+            return key
+
+        @mlflow.trace
+        @staticmethod
+        def add(a: int, b: int) -> int:
+            return a + b
+
+    with mlflow.start_span(name="root"):
+        Tools.lookup("k")
+        Tools().add(1, 2)
+
+    trace = last_trace()
+    assert only_span(trace, "lookup").inputs == {"key": "k"}
+    assert only_span(trace, "lookup").outputs == "k"
+    assert only_span(trace, "add").inputs == {"a": 1, "b": 2}
+    assert only_span(trace, "add").outputs == 3
+
+
+def test_outputs_set_inside_a_decorated_function_are_kept() -> None:
+    """When the body calls ``set_outputs``, that value is kept instead of the return value."""
+
+    @mlflow.trace
+    def summarize() -> dict[str, str]:
+        span = mlflow.get_current_active_span()
+        assert span is not None
+        span.set_outputs("a short summary")
+        return {"summary": "a short summary", "debug": "internal"}
+
+    summarize()
+
+    assert only_span(last_trace(), "summarize").outputs == "a short summary"
+
+
+@dataclasses.dataclass
+class Query:
+    text: str
+    top_k: int
+
+
+class Opaque:
+    def __str__(self) -> str:
+        return "<opaque>"
+
+
+def test_inputs_are_json_encoded_like_mlflow() -> None:
+    """Dataclasses become dicts, tuples become lists and other objects fall back to ``str``."""
+
+    @mlflow.trace
+    def search(query: Query, client: Opaque, ids: tuple[int, int]) -> tuple[str, str]:
+        return ("a", "b")
+
+    search(Query("q", 3), Opaque(), (1, 2))
+
+    span = only_span(last_trace(), "search")
+    assert span.inputs == {"query": {"text": "q", "top_k": 3}, "client": "<opaque>", "ids": [1, 2]}
+    assert span.outputs == ["a", "b"]
+
+
 def test_wrapping_an_external_function() -> None:
     """``mlflow.trace(math.factorial)(5)`` traces a function we cannot decorate at definition."""
     traced_factorial = mlflow.trace(math.factorial)
@@ -226,9 +308,8 @@ def test_nested_spans_link_to_their_parents() -> None:
             span.set_inputs(x)
         return x
 
-    with mlflow.start_span(name="outer") as outer:
-        with mlflow.start_span(name="middle"):
-            inner(1)
+    with mlflow.start_span(name="outer") as outer, mlflow.start_span(name="middle"):
+        inner(1)
 
     trace = last_trace()
     middle = only_span(trace, "middle")
@@ -297,9 +378,8 @@ def test_set_status_error_marks_the_span_and_the_trace() -> None:
 
 def test_set_status_accepts_the_status_code_enum() -> None:
     """``set_status`` accepts a ``SpanStatusCode`` member as well as its string."""
-    with mlflow.start_span(name="parent"):
-        with mlflow.start_span(name="child") as child:
-            child.set_status(SpanStatusCode.ERROR)
+    with mlflow.start_span(name="parent"), mlflow.start_span(name="child") as child:
+        child.set_status(SpanStatusCode.ERROR)
 
     trace = last_trace()
     assert only_span(trace, "child").status.status_code == SpanStatusCode.ERROR
@@ -362,8 +442,50 @@ def test_decorator_exception_adds_an_exception_event() -> None:
     assert attributes["exception.type"] == "RetrievalError"
     stacktrace = attributes["exception.stacktrace"]
     assert isinstance(stacktrace, str)
-    assert "Traceback" in stacktrace
     assert "RetrievalError: no results for cats" in stacktrace
+
+
+def test_exception_event_stacktrace_is_the_stripped_traceback() -> None:
+    """``exception.stacktrace`` is the formatted traceback with surrounding whitespace stripped."""
+    with pytest.raises(RetrievalError):
+        failing_step("cats")
+
+    event = only_span(last_trace(), "failing_step").events[0]
+    stacktrace = event.attributes["exception.stacktrace"]
+    assert isinstance(stacktrace, str)
+    assert stacktrace.startswith("Traceback (most recent call last):")
+    assert stacktrace.endswith("RetrievalError: no results for cats")
+
+
+def test_exception_without_message_is_described_by_type_and_colon() -> None:
+    """An exception without a message is described as ``"Type: "`` (MLflow's f-string)."""
+
+    @mlflow.trace
+    def fail_silently() -> None:
+        raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        fail_silently()
+
+    span = only_span(last_trace(), "fail_silently")
+    assert span.status.description == "RuntimeError: "
+    assert span.events[0].attributes["exception.message"] == ""
+    assert span.events[0].attributes["exception.type"] == "RuntimeError"
+
+
+def test_record_exception_with_a_message_string() -> None:
+    """``span.record_exception("...")`` records it as a plain ``Exception`` with that message."""
+    with mlflow.start_span(name="span") as span:
+        span.record_exception("quota exceeded")
+
+    recorded = only_span(last_trace(), "span")
+    assert recorded.status.status_code == SpanStatusCode.ERROR
+    assert recorded.status.description == "Exception: quota exceeded"
+    assert [event.name for event in recorded.events] == ["exception"]
+    attributes = recorded.events[0].attributes
+    assert attributes["exception.message"] == "quota exceeded"
+    assert attributes["exception.type"] == "Exception"
+    assert "exception.stacktrace" in attributes
 
 
 def test_decorator_exception_sets_the_trace_state_to_error() -> None:
@@ -376,11 +498,8 @@ def test_decorator_exception_sets_the_trace_state_to_error() -> None:
 
 def test_caught_child_exception_leaves_the_trace_ok() -> None:
     """A child that raises is ERROR, but the trace is OK when the root handles the exception."""
-    with mlflow.start_span(name="root"):
-        try:
-            failing_step("dogs")
-        except RetrievalError:
-            pass
+    with mlflow.start_span(name="root"), contextlib.suppress(RetrievalError):
+        failing_step("dogs")
 
     trace = last_trace()
     assert only_span(trace, "failing_step").status.status_code == SpanStatusCode.ERROR
@@ -433,7 +552,11 @@ def test_retriever_span_outputs_are_document_dicts() -> None:
             "metadata": {"doc_uri": "https://mlflow.org/docs", "score": 0.9},
             "id": "doc-1",
         },
-        {"page_content": "Tracing records spans", "metadata": {"doc_uri": "tracing.md"}, "id": None},
+        {
+            "page_content": "Tracing records spans",
+            "metadata": {"doc_uri": "tracing.md"},
+            "id": None,
+        },
     ]
 
 
@@ -678,6 +801,38 @@ def test_update_current_trace_adds_metadata() -> None:
     assert metadata["app"] == "demo"
 
 
+def test_update_current_trace_stores_non_string_values_as_strings() -> None:
+    """Non-string tag and metadata values are stored as their ``str``."""
+    with mlflow.start_span(name="span"):
+        mlflow.update_current_trace(tags={"attempt": 2, "cached": True}, metadata={"score": 0.5})
+
+    info = last_trace().info
+    assert info.tags["attempt"] == "2"
+    assert info.tags["cached"] == "True"
+    assert info.trace_metadata["score"] == "0.5"
+
+
+def test_update_current_trace_session_user_and_model_go_to_metadata() -> None:
+    """``session_id``, ``user`` and ``model_id`` are stored under MLflow's metadata keys."""
+    with mlflow.start_span(name="span"):
+        mlflow.update_current_trace(session_id="session-1", user="ada", model_id="m-7")
+
+    metadata = last_trace().info.trace_metadata
+    assert metadata["mlflow.trace.session"] == "session-1"
+    assert metadata["mlflow.trace.user"] == "ada"
+    assert metadata["mlflow.modelId"] == "m-7"
+
+
+def test_update_current_trace_state_overrides_the_root_status() -> None:
+    """``update_current_trace(state="ERROR")`` marks the trace ERROR although its root is OK."""
+    with mlflow.start_span(name="span"):
+        mlflow.update_current_trace(state="ERROR")
+
+    trace = last_trace()
+    assert trace.info.state == "ERROR"
+    assert only_span(trace, "span").status.status_code == SpanStatusCode.OK
+
+
 def test_update_current_trace_sets_client_request_id() -> None:
     """``update_current_trace(client_request_id=...)`` is stored on the trace info."""
     with mlflow.start_span(name="span"):
@@ -731,6 +886,25 @@ def test_get_last_active_trace_id_is_the_trace_just_finished() -> None:
 
     assert mlflow.get_last_active_trace_id() == second.trace_id
     assert second.trace_id != first.trace_id
+
+
+def test_get_last_active_trace_id_thread_local_ignores_other_threads() -> None:
+    """With ``thread_local=True``, a trace finished in another thread is not this thread's last."""
+    finished_in_thread: list[str] = []
+
+    def run_in_thread() -> None:
+        with mlflow.start_span(name="in_thread") as span:
+            pass
+        finished_in_thread.append(span.trace_id)
+
+    with mlflow.start_span(name="in_main") as main_span:
+        pass
+    thread = threading.Thread(target=run_in_thread)
+    thread.start()
+    thread.join()
+
+    assert mlflow.get_last_active_trace_id() == finished_in_thread[0]
+    assert mlflow.get_last_active_trace_id(thread_local=True) == main_span.trace_id
 
 
 def test_get_trace_returns_info_and_spans() -> None:
@@ -842,11 +1016,16 @@ def test_to_json_is_the_json_of_to_dict() -> None:
 
 def test_from_json_round_trips_the_trace() -> None:
     """``Trace.from_json(trace.to_json())`` gives back an equal trace."""
-    with pytest.raises(RetrievalError), mlflow.start_span(name="root", span_type=SpanType.CHAIN):
+
+    @mlflow.trace(span_type=SpanType.CHAIN)
+    def pipeline() -> None:
         retrieve_documents("q")
         with mlflow.start_span(name="events") as span:
             span.add_event(SpanEvent("tick", attributes={"n": 1}))
         failing_step("q")
+
+    with pytest.raises(RetrievalError):
+        pipeline()
 
     trace = last_trace()
     restored = Trace.from_json(trace.to_json())

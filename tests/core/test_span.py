@@ -90,8 +90,9 @@ def test_record_exception_with_message_string(last_trace: LastTrace) -> None:
     with tracewire.start_span("s") as span:
         span.record_exception("upstream timed out")
     recorded = last_trace().data.spans[0]
-    assert recorded.status.description == "upstream timed out"
+    assert recorded.status.description == "Exception: upstream timed out"
     assert recorded.events[0].attributes["exception.message"] == "upstream timed out"
+    assert recorded.events[0].attributes["exception.type"] == "Exception"
 
 
 def test_end_is_idempotent_and_freezes_the_span(
