@@ -192,20 +192,22 @@ class _GeneratorRecorder:
 
 
 def _wrap_sync(fn: Callable[..., Any], recipe: _SpanRecipe) -> Callable[..., Any]:
-    settings = SETTINGS
+    # Closure-bound names: this wrapper runs on every call, so no global or method lookups.
+    settings, start = SETTINGS, recipe.start
+    get_active, set_active, reset_active = ACTIVE_SPAN.get, ACTIVE_SPAN.set, ACTIVE_SPAN.reset
 
     def traced(*args: Any, **kwargs: Any) -> Any:
         if not settings.enabled:
             return fn(*args, **kwargs)
-        span = recipe.start(ACTIVE_SPAN.get(), args, kwargs)
-        token = ACTIVE_SPAN.set(span)
+        span = start(get_active(), args, kwargs)
+        token = set_active(span)
         try:
             result = fn(*args, **kwargs)
         except BaseException as error:
-            ACTIVE_SPAN.reset(token)
+            reset_active(token)
             _fail(span, error)
             raise
-        ACTIVE_SPAN.reset(token)
+        reset_active(token)
         _finish(span, result)
         return result
 
@@ -213,20 +215,21 @@ def _wrap_sync(fn: Callable[..., Any], recipe: _SpanRecipe) -> Callable[..., Any
 
 
 def _wrap_async(fn: Callable[..., Any], recipe: _SpanRecipe) -> Callable[..., Any]:
-    settings = SETTINGS
+    settings, start = SETTINGS, recipe.start
+    get_active, set_active, reset_active = ACTIVE_SPAN.get, ACTIVE_SPAN.set, ACTIVE_SPAN.reset
 
     async def traced(*args: Any, **kwargs: Any) -> Any:
         if not settings.enabled:
             return await fn(*args, **kwargs)
-        span = recipe.start(ACTIVE_SPAN.get(), args, kwargs)
-        token = ACTIVE_SPAN.set(span)
+        span = start(get_active(), args, kwargs)
+        token = set_active(span)
         try:
             result = await fn(*args, **kwargs)
         except BaseException as error:
-            ACTIVE_SPAN.reset(token)
+            reset_active(token)
             _fail(span, error)
             raise
-        ACTIVE_SPAN.reset(token)
+        reset_active(token)
         _finish(span, result)
         return result
 
