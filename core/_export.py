@@ -27,7 +27,7 @@ from tracewire._span import LiveSpan
 from tracewire._status import TraceState
 from tracewire._token_usage import aggregate_token_usage
 from tracewire._trace import Trace, TraceData, TraceInfo
-from tracewire._trace_manager import InProgressTrace, set_sink
+from tracewire._trace_manager import InProgressTrace, evict_all_in_progress, set_sink
 
 _BATCH_SIZE = 256
 
@@ -124,7 +124,6 @@ class Exporter:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._strict_errors: list[BaseException] = []
-        self._exit_hook_registered = False
 
     def submit(self, record: InProgressTrace, spans: list[Any]) -> None:
         """Queue a finished trace for export. Never blocks; drops and counts when the queue is full."""
@@ -176,9 +175,6 @@ class Exporter:
             thread = threading.Thread(target=self._run, name="tracewire-export", daemon=True)
             thread.start()
             self._thread = thread
-            if not self._exit_hook_registered:
-                atexit.register(self._at_exit)
-                self._exit_hook_registered = True
 
     def _run(self) -> None:
         while True:
@@ -231,9 +227,12 @@ class Exporter:
             error,
         )
 
-    def _at_exit(self) -> None:
+    def at_exit(self) -> None:
+        """Export unfinished traces as ERROR, drain the queue, shut the destination down."""
         timeout = float(os.environ.get("TRACEWIRE_EXIT_FLUSH_TIMEOUT", "5") or 5)
         try:
+            # What was recorded in traces that never finished is exported too, marked ERROR.
+            evict_all_in_progress()
             if not self.flush(timeout):
                 logger.warning(
                     "tracewire: %d traces were still queued at exit after %.1fs and are lost",
@@ -254,6 +253,7 @@ class Exporter:
 
 EXPORTER = Exporter()
 set_sink(EXPORTER.submit)
+atexit.register(EXPORTER.at_exit)
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=EXPORTER.reset_after_fork)

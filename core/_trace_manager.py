@@ -133,18 +133,18 @@ def _evict_stale(now_ns: int) -> None:
         if len(_in_progress) < limit and oldest.started_ns > deadline:
             return
         if _in_progress.pop(oldest.trace_id, None) is not None:
-            _evict(oldest)
+            _evict(
+                oldest,
+                f"it was older than {SETTINGS.in_progress_timeout_s:g}s or more than "
+                f"{SETTINGS.max_in_progress_traces} traces were in progress",
+            )
 
 
-def _evict(trace: InProgressTrace) -> None:
+def _evict(trace: InProgressTrace, why: str) -> None:
     """Export a trace whose root never ended, closing its open spans as errors, and warn."""
     trace.closed = True
     now = time.time_ns()
-    reason = (
-        "span was still open when its trace was evicted (trace older than "
-        f"{SETTINGS.in_progress_timeout_s:g}s or more than {SETTINGS.max_in_progress_traces} "
-        "traces in progress)"
-    )
+    reason = f"span was still open when its trace was exported: {why}"
     finished: list[Span | LiveSpan] = []
     for span in list(trace.spans):
         if span._end_time_ns is not None:
@@ -157,15 +157,16 @@ def _evict(trace: InProgressTrace) -> None:
     trace.state = TraceState.ERROR
     warn_once(
         "evicted",
-        "trace %s never finished (its root span %r did not end); exported it with state ERROR",
+        "trace %s never finished (its root span %r did not end): %s; exported it with state ERROR",
         trace.trace_id,
         trace.root.name if trace.root is not None else "?",
+        why,
     )
     _sink(trace, finished)
 
 
 def evict_all_in_progress() -> None:
-    """Export every trace still in progress (used at shutdown and by tests)."""
+    """Export every trace still in progress, marked ERROR (at interpreter exit)."""
     while _in_progress:
         try:
             trace_id = next(iter(_in_progress))
@@ -173,7 +174,7 @@ def evict_all_in_progress() -> None:
             continue
         trace = _in_progress.pop(trace_id, None)
         if trace is not None:
-            _evict(trace)
+            _evict(trace, "the program exited first")
 
 
 def clear_in_progress() -> None:

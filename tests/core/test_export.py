@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import subprocess
 import sys
@@ -149,3 +150,34 @@ def test_pending_traces_are_exported_at_interpreter_exit(tmp_path: Path) -> None
     )
     subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
     assert len(out.read_text().split()) == 200
+
+
+def test_traces_unfinished_at_exit_are_exported_as_errors(tmp_path: Path) -> None:
+    """A trace whose root is still open when the program exits is exported, marked ERROR."""
+    out = tmp_path / "exported.json"
+    script = textwrap.dedent(
+        f"""
+        import json
+        import tracewire
+        from tracewire._destinations import MemoryDestination
+        from tracewire._export import set_destination
+
+        class FileDestination(MemoryDestination):
+            def export(self, traces):
+                with open({str(out)!r}, "w") as f:
+                    json.dump([t.to_dict() for t in traces], f)
+
+        set_destination(FileDestination())
+        root = tracewire.start_span_no_context("server-loop")
+        child = tracewire.start_span_no_context("handled", parent_span=root)
+        child.end(outputs="ok")
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], check=True, timeout=60, capture_output=True, text=True
+    )
+    (trace,) = json.loads(out.read_text())
+    assert trace["info"]["state"] == "ERROR"
+    statuses = {s["name"]: s["status"]["code"] for s in trace["data"]["spans"]}
+    assert statuses == {"server-loop": "STATUS_CODE_ERROR", "handled": "STATUS_CODE_OK"}
+    assert "program exited first" in result.stderr
