@@ -9,7 +9,7 @@ from tracewire._constants import MAX_CHARS_IN_PREVIEW, TRUNCATION_SUFFIX
 
 # Cheap checks on the JSON text, so only chat-shaped values are decoded on the export thread.
 _REQUEST_KEYS = ('"messages"', '"input"', '"request"')
-_RESPONSE_KEYS = ('"choices"', '"output"', '"content"')
+_RESPONSE_KEYS = ('"choices"', '"output"', '"content"', '"request"')
 
 
 def truncate(text: str, limit: int = MAX_CHARS_IN_PREVIEW) -> str:
@@ -24,71 +24,52 @@ def truncate(text: str, limit: int = MAX_CHARS_IN_PREVIEW) -> str:
 
 
 def _content_text(content: Any) -> str | None:
-    """Text of a chat message's content: a string, or the text parts of a content list."""
+    """Text of a message's content: a string, else the first string or text part of a list."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        parts = [
-            text
-            for part in content
-            if isinstance(part, dict) and isinstance(text := part.get("text"), str)
-        ]
-        if parts:
-            return "\n".join(parts)
+        for part in content:
+            if isinstance(part, str):
+                return part
+            if isinstance(part, dict) and part.get("type") in ("text", "output_text"):
+                text = part.get("text")
+                return text if isinstance(text, str) else None
     return None
 
 
-def _last_message_text(messages: Any, roles: tuple[str, ...]) -> str | None:
-    if not isinstance(messages, list):
-        return None
-    for message in reversed(messages):
-        if isinstance(message, dict) and message.get("role") in roles:
-            text = _content_text(message.get("content"))
-            if text is not None:
-                return text
-    return None
+def _messages(value: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """Chat messages in a request or response, looked up in MLflow's order."""
+    candidates: list[Any] = []
+    if isinstance(value.get("messages"), list) and value["messages"]:
+        candidates = value["messages"]
+    elif isinstance(value.get("choices"), list) and value["choices"]:
+        first = value["choices"][0]
+        if isinstance(first, dict) and isinstance(first.get("message"), dict):
+            candidates = [first["message"]]
+    elif isinstance(value.get("input"), list):
+        candidates = value["input"]
+    elif isinstance(value.get("output"), list):
+        candidates = value["output"]
+    elif isinstance(value.get("request"), dict):
+        return _messages(value["request"])
+    elif value.get("role") == "assistant" and "content" in value:  # an Anthropic message
+        candidates = [value]
+    messages = [m for m in candidates if isinstance(m, dict) and "role" in m and "content" in m]
+    return messages or None
 
 
-def _chat_request_text(value: Any) -> str | None:
+def _chat_text(value: Any, role: str) -> str | None:
+    """The text of the last message with ``role`` (else the last message), for chat-shaped values."""
     if not isinstance(value, dict):
         return None
-    if "messages" in value:
-        return _last_message_text(value["messages"], ("user",))
-    if "input" in value:  # OpenAI Responses API
-        request_input = value["input"]
-        if isinstance(request_input, str):
-            return request_input
-        return _last_message_text(request_input, ("user",))
-    if isinstance(value.get("request"), dict):
-        return _chat_request_text(value["request"])
-    return None
-
-
-def _chat_response_text(value: Any) -> str | None:
-    if not isinstance(value, dict):
+    request_input = value.get("input")
+    if role == "user" and isinstance(request_input, str):  # Responses API string input
+        return request_input
+    messages = _messages(value)
+    if not messages:
         return None
-    choices = value.get("choices")
-    if isinstance(choices, list) and choices and isinstance(choices[0], dict):
-        message = choices[0].get("message")
-        if isinstance(message, dict):
-            return _content_text(message.get("content"))
-    output = value.get("output")
-    if isinstance(output, list):  # OpenAI Responses API
-        return _last_message_text(output, ("assistant",)) or _output_text(output)
-    if isinstance(value.get("content"), list) and value.get("role") == "assistant":  # Anthropic
-        return _content_text(value["content"])
-    return None
-
-
-def _output_text(output: list[Any]) -> str | None:
-    texts = [
-        text
-        for item in output
-        if isinstance(item, dict) and item.get("type") == "message"
-        for text in [_content_text(item.get("content"))]
-        if text
-    ]
-    return "\n".join(texts) if texts else None
+    chosen = next((m for m in reversed(messages) if m.get("role") == role), messages[-1])
+    return _content_text(chosen.get("content"))
 
 
 def request_preview(inputs_json: str, load_inputs: Callable[[], Any]) -> str:
@@ -100,8 +81,8 @@ def request_preview(inputs_json: str, load_inputs: Callable[[], Any]) -> str:
     """
     text = None
     if any(key in inputs_json for key in _REQUEST_KEYS):
-        text = _chat_request_text(load_inputs())
-    return truncate(inputs_json if text is None else text)
+        text = _chat_text(load_inputs(), "user")
+    return truncate(text or inputs_json)
 
 
 def response_preview(outputs_json: str, load_outputs: Callable[[], Any]) -> str:
@@ -113,5 +94,5 @@ def response_preview(outputs_json: str, load_outputs: Callable[[], Any]) -> str:
     """
     text = None
     if any(key in outputs_json for key in _RESPONSE_KEYS):
-        text = _chat_response_text(load_outputs())
-    return truncate(outputs_json if text is None else text)
+        text = _chat_text(load_outputs(), "assistant")
+    return truncate(text or outputs_json)

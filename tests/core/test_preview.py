@@ -74,6 +74,19 @@ def test_responses_and_anthropic_shapes_are_chat_aware(
     assert (info.request_preview, info.response_preview) == expected
 
 
+def test_messages_without_a_user_message_preview_the_last_message(last_trace: LastTrace) -> None:
+    """With no message of the wanted role, the last message is shown (MLflow's rule)."""
+    _trace_with({"messages": [{"role": "system", "content": "only system"}]}, "x")
+    assert last_trace().info.request_preview == "only system"
+
+
+def test_content_parts_preview_the_first_text_part(last_trace: LastTrace) -> None:
+    """A content list previews its first text part, skipping images."""
+    parts = [{"type": "image_url", "image_url": {"url": "u"}}, {"type": "text", "text": "look"}]
+    _trace_with({"messages": [{"role": "user", "content": parts}]}, "x")
+    assert last_trace().info.request_preview == "look"
+
+
 def test_long_previews_are_truncated_to_1000_chars(last_trace: LastTrace) -> None:
     """Previews longer than 1000 characters end with '...'."""
     _trace_with("x" * 5000, "y")
