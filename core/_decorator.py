@@ -22,9 +22,6 @@ from tracewire._span_event import SpanEvent
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_SCALARS = (str, int, float, bool, type(None))
-
-
 class _InputBinder:
     """Turns a call's arguments into the span inputs: the bound arguments, ``self``/``cls`` dropped."""
 
@@ -72,14 +69,6 @@ class _InputBinder:
         return inputs
 
 
-def _owned_snapshot(inputs: dict[str, Any]) -> Any:
-    """Snapshot a dict tracewire built itself (no defensive copy needed for scalar values)."""
-    for value in inputs.values():
-        if not isinstance(value, _SCALARS):
-            return snapshot(inputs)
-    return inputs
-
-
 class _SpanRecipe:
     """What every call of one decorated function needs to start its span."""
 
@@ -111,7 +100,7 @@ class _SpanRecipe:
         try:
             span = begin_span(self.name, parent, self.attributes.copy())
             if isinstance(span, LiveSpan):
-                span._attributes[SpanAttributeKey.INPUTS] = _owned_snapshot(self.bind(args, kwargs))
+                span._attributes[SpanAttributeKey.INPUTS] = snapshot(self.bind(args, kwargs), owned=True)
             return span
         except Exception:  # noqa: BLE001 - reported by policy
             report_internal_error("starting a span")

@@ -17,9 +17,6 @@ from typing import Any
 # CPython's C encoder factory (None on interpreters without the accelerator).
 _c_make_encoder: Any = json.encoder.c_make_encoder  # type: ignore[attr-defined]
 
-_IMMUTABLE_SCALARS = (str, int, float, bool, type(None))
-
-
 class EncodedJson(str):
     """A value already encoded to JSON text (a snapshot of a mutable object)."""
 
@@ -135,26 +132,60 @@ def loads(text: str) -> Any:
         return text
 
 
-def snapshot(value: Any) -> Any:
+_SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
+_SMALL = 16  # containers up to this size are copied; beyond it the C JSON encoder is faster
+
+
+def _copy_small(value: Any) -> Any:
+    """Copy a small dict or list of scalars (JSON-normalized), or return ``None`` if it is not one."""
+    kind = type(value)
+    if kind is dict and len(value) <= _SMALL:
+        for key, item in value.items():
+            if type(key) is not str or type(item) not in _SCALAR_TYPES:
+                return None
+        return value.copy()
+    if (kind is list or kind is tuple) and len(value) <= _SMALL:
+        for item in value:
+            if type(item) not in _SCALAR_TYPES:
+                return None
+        return list(value)
+    return None
+
+
+def snapshot(value: Any, *, owned: bool = False) -> Any:
     """Freeze ``value`` so that later mutation by user code cannot change what was recorded.
 
-    Immutable scalars are returned unchanged (a 100 KB prompt costs nothing here); a dict of scalars is
-    copied shallowly; anything else is encoded to JSON now.
+    Immutable scalars are returned unchanged (a 100 KB prompt costs nothing here). Small dicts and
+    lists whose values are scalars or small containers of scalars are copied; anything else is
+    encoded to JSON now. Either way the result reads back as the JSON-normalized value.
 
     Args:
         value: The value passed to ``set_inputs``, ``set_outputs`` or ``set_attribute``.
+        owned: ``value`` is a dict tracewire built itself (the bound arguments), so its top level
+            needs no copy.
 
     Returns:
-        The value, a shallow copy, or an :class:`EncodedJson`.
+        The value, a copy, or an :class:`EncodedJson`.
     """
-    if isinstance(value, _IMMUTABLE_SCALARS):
+    kind = type(value)
+    if kind in _SCALAR_TYPES:
         return value
-    if type(value) is dict:
-        for item in value.values():
-            if not isinstance(item, _IMMUTABLE_SCALARS):
+    if kind is dict and len(value) <= _SMALL:
+        frozen = value if owned else {}
+        for key, item in value.items():
+            if type(key) is not str:
                 return EncodedJson(dumps(value))
-        return value.copy()
-    return EncodedJson(dumps(value))
+            if type(item) in _SCALAR_TYPES:
+                if not owned:
+                    frozen[key] = item
+                continue
+            copied = _copy_small(item)
+            if copied is None:
+                return EncodedJson(dumps(value))
+            frozen[key] = copied
+        return frozen
+    copied = _copy_small(value)
+    return EncodedJson(dumps(value)) if copied is None else copied
 
 
 def thaw(value: Any) -> Any:
