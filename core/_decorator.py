@@ -22,6 +22,7 @@ from tracewire._span_event import SpanEvent
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+
 class _InputBinder:
     """Turns a call's arguments into the span inputs: the bound arguments, ``self``/``cls`` dropped."""
 
@@ -100,7 +101,9 @@ class _SpanRecipe:
         try:
             span = begin_span(self.name, parent, self.attributes.copy())
             if isinstance(span, LiveSpan):
-                span._attributes[SpanAttributeKey.INPUTS] = snapshot(self.bind(args, kwargs), owned=True)
+                span._attributes[SpanAttributeKey.INPUTS] = snapshot(
+                    self.bind(args, kwargs), owned=True
+                )
             return span
         except Exception:  # noqa: BLE001 - reported by policy
             report_internal_error("starting a span")

@@ -7,6 +7,7 @@ broken destination can never block or slow the traced program. ``flush()`` and i
 from __future__ import annotations
 
 import atexit
+import functools
 import json
 import os
 import threading
@@ -22,7 +23,7 @@ from tracewire._constants import (
 )
 from tracewire._destinations import MemoryDestination, TraceDestination
 from tracewire._errors import logger, strict_mode, warn_once
-from tracewire._preview import request_preview, response_preview, truncate
+from tracewire._preview import preview, truncate
 from tracewire._span import LiveSpan
 from tracewire._status import TraceState
 from tracewire._token_usage import aggregate_token_usage
@@ -30,6 +31,11 @@ from tracewire._trace import Trace, TraceData, TraceInfo
 from tracewire._trace_manager import InProgressTrace, evict_all_in_progress, set_sink
 
 _BATCH_SIZE = 256
+# The root span's inputs and outputs: where they go in metadata, and whose message they preview.
+_ROOT_IO = (
+    (SpanAttributeKey.INPUTS, TraceMetadataKey.INPUTS, "user"),
+    (SpanAttributeKey.OUTPUTS, TraceMetadataKey.OUTPUTS, "assistant"),
+)
 
 
 def build_trace(record: InProgressTrace, spans: list[Any]) -> Trace:
@@ -54,25 +60,17 @@ def build_trace(record: InProgressTrace, spans: list[Any]) -> Trace:
     request_time = 0
     duration = None
     state = record.state or TraceState.STATE_UNSPECIFIED
-    preview_in = record.request_preview
-    preview_out = record.response_preview
+    previews = {"user": record.request_preview, "assistant": record.response_preview}
     if finished:
         root, live_root = finished[root_index], spans[root_index]
-        encoded = root._attributes
-        inputs_json = encoded.get(SpanAttributeKey.INPUTS)
-        if inputs_json is not None:
-            metadata[TraceMetadataKey.INPUTS] = truncate(
-                inputs_json, MAX_CHARS_IN_TRACE_INFO_METADATA
-            )
-            if preview_in is None:
-                preview_in = request_preview(inputs_json, lambda: live_root.inputs)
-        outputs_json = encoded.get(SpanAttributeKey.OUTPUTS)
-        if outputs_json is not None:
-            metadata[TraceMetadataKey.OUTPUTS] = truncate(
-                outputs_json, MAX_CHARS_IN_TRACE_INFO_METADATA
-            )
-            if preview_out is None:
-                preview_out = response_preview(outputs_json, lambda: live_root.outputs)
+        for attribute_key, metadata_key, role in _ROOT_IO:
+            value_json = root._attributes.get(attribute_key)
+            if value_json is None:
+                continue
+            metadata[metadata_key] = truncate(value_json, MAX_CHARS_IN_TRACE_INFO_METADATA)
+            if previews[role] is None:
+                load = functools.partial(live_root.get_attribute, attribute_key)
+                previews[role] = preview(value_json, load, role)
         tags[TraceTagKey.TRACE_NAME] = root.name
         request_time = root.start_time_ns // 1_000_000
         if root.end_time_ns is not None:
@@ -91,8 +89,8 @@ def build_trace(record: InProgressTrace, spans: list[Any]) -> Trace:
         request_time=request_time,
         state=state,
         experiment_id=record.experiment_id,
-        request_preview=preview_in,
-        response_preview=preview_out,
+        request_preview=previews["user"],
+        response_preview=previews["assistant"],
         client_request_id=record.client_request_id,
         execution_duration=duration,
         trace_metadata=metadata,

@@ -17,6 +17,7 @@ from typing import Any
 # CPython's C encoder factory (None on interpreters without the accelerator).
 _c_make_encoder: Any = json.encoder.c_make_encoder  # type: ignore[attr-defined]
 
+
 class EncodedJson(str):
     """A value already encoded to JSON text (a snapshot of a mutable object)."""
 

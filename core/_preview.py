@@ -72,27 +72,17 @@ def _chat_text(value: Any, role: str) -> str | None:
     return _content_text(chosen.get("content"))
 
 
-def request_preview(inputs_json: str, load_inputs: Callable[[], Any]) -> str:
-    """Preview of a trace's request: the last user message for chat inputs, else the JSON.
+def preview(value_json: str, load_value: Callable[[], Any], role: str) -> str:
+    """Preview of a root span's inputs (``role="user"``) or outputs (``role="assistant"``).
+
+    Chat-shaped values preview as the text of their last message of that role; anything else as its
+    JSON text. Either way at most 1000 characters.
 
     Args:
-        inputs_json: The root span's inputs as JSON text.
-        load_inputs: Returns the inputs as Python values; called only for chat-shaped JSON.
+        value_json: The value as JSON text.
+        load_value: Returns the value as Python objects; called only when the JSON looks chat-shaped.
+        role: ``"user"`` for a request preview, ``"assistant"`` for a response preview.
     """
-    text = None
-    if any(key in inputs_json for key in _REQUEST_KEYS):
-        text = _chat_text(load_inputs(), "user")
-    return truncate(text or inputs_json)
-
-
-def response_preview(outputs_json: str, load_outputs: Callable[[], Any]) -> str:
-    """Preview of a trace's response: the assistant message for chat outputs, else the JSON.
-
-    Args:
-        outputs_json: The root span's outputs as JSON text.
-        load_outputs: Returns the outputs as Python values; called only for chat-shaped JSON.
-    """
-    text = None
-    if any(key in outputs_json for key in _RESPONSE_KEYS):
-        text = _chat_text(load_outputs(), "assistant")
-    return truncate(text or outputs_json)
+    keys = _REQUEST_KEYS if role == "user" else _RESPONSE_KEYS
+    text = _chat_text(load_value(), role) if any(key in value_json for key in keys) else None
+    return truncate(text or value_json)

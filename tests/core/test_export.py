@@ -127,56 +127,58 @@ def test_memory_destination_rejects_a_zero_bound() -> None:
         MemoryDestination(max_traces=0)
 
 
+def _run_program_exporting_to_file(body: str, out: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``body`` in a fresh interpreter whose destination appends trace dicts to ``out``."""
+    prelude = f"""
+import json
+import tracewire
+from tracewire._destinations import MemoryDestination
+from tracewire._export import set_destination
+
+class FileDestination(MemoryDestination):
+    def export(self, traces):
+        with open({str(out)!r}, "a") as f:
+            for trace in traces:
+                f.write(json.dumps(trace.to_dict()) + "\\n")
+
+set_destination(FileDestination())
+"""
+    return subprocess.run(
+        [sys.executable, "-c", prelude + textwrap.dedent(body)],
+        check=True,
+        timeout=60,
+        capture_output=True,
+        text=True,
+    )
+
+
 def test_pending_traces_are_exported_at_interpreter_exit(tmp_path: Path) -> None:
     """Traces still queued when the program ends are exported by the exit flush."""
-    out = tmp_path / "exported.txt"
-    script = textwrap.dedent(
-        f"""
-        import tracewire
-        from tracewire._destinations import MemoryDestination
-        from tracewire._export import set_destination
-
-        class FileDestination(MemoryDestination):
-            def export(self, traces):
-                with open({str(out)!r}, "a") as f:
-                    for trace in traces:
-                        f.write(trace.trace_id + "\\n")
-
-        set_destination(FileDestination())
+    out = tmp_path / "exported.jsonl"
+    _run_program_exporting_to_file(
+        """
         for _ in range(200):
             with tracewire.start_span("s"):
                 pass
-        """
+        """,
+        out,
     )
-    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
-    assert len(out.read_text().split()) == 200
+    assert len(out.read_text().splitlines()) == 200
 
 
 def test_traces_unfinished_at_exit_are_exported_as_errors(tmp_path: Path) -> None:
     """A trace whose root is still open when the program exits is exported, marked ERROR."""
-    out = tmp_path / "exported.json"
-    script = textwrap.dedent(
-        f"""
-        import json
-        import tracewire
-        from tracewire._destinations import MemoryDestination
-        from tracewire._export import set_destination
-
-        class FileDestination(MemoryDestination):
-            def export(self, traces):
-                with open({str(out)!r}, "w") as f:
-                    json.dump([t.to_dict() for t in traces], f)
-
-        set_destination(FileDestination())
+    out = tmp_path / "exported.jsonl"
+    result = _run_program_exporting_to_file(
+        """
         root = tracewire.start_span_no_context("server-loop")
         child = tracewire.start_span_no_context("handled", parent_span=root)
         child.end(outputs="ok")
-        """
+        """,
+        out,
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script], check=True, timeout=60, capture_output=True, text=True
-    )
-    (trace,) = json.loads(out.read_text())
+    (line,) = out.read_text().splitlines()
+    trace = json.loads(line)
     assert trace["info"]["state"] == "ERROR"
     statuses = {s["name"]: s["status"]["code"] for s in trace["data"]["spans"]}
     assert statuses == {"server-loop": "STATUS_CODE_ERROR", "handled": "STATUS_CODE_OK"}
