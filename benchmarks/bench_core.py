@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib.metadata
+import importlib.util
 import json
 import math
 import os
@@ -57,6 +58,9 @@ MLFLOW_ENV = {
 # Keeps the comparison about library defaults: a developer's shell settings must not leak in.
 STRIPPED_ENV_PREFIXES = ("TRACEWIRE_", "MLFLOW_", "OTEL_")
 
+# How far the two workers' untraced loops may differ before the run is flagged as noisy.
+NOISE_TOLERANCE = 0.2
+
 # How long to wait for queued traces to reach a store, and how often to look.
 DRAIN_TIMEOUT_S = 30.0
 DRAIN_POLL_S = 0.0002
@@ -70,17 +74,21 @@ BIG_INPUT = ("The quick brown fox jumps over the lazy dog. " * 2300)[:100_000]
 
 @dataclass(frozen=True)
 class Plan:
-    """How many batches and calls each case runs.
+    """How many rounds, batches and launches the run makes.
 
     Attributes:
-        warmup: Batches run first and discarded (imports, caches, lazy initialisation).
-        batches: Measured batches; the table shows the median of their per-call means.
+        rounds: Worker launches per library, alternating libraries, so that load from elsewhere
+            on the machine hits both libraries alike rather than whichever ran during it.
+        warmup: Batches per case and round, run first and discarded (lazy setup, caches).
+        batches: Measured batches per case and round; the table shows the median, over all
+            rounds, of the per-batch means.
         import_runs: Interpreter launches per import command for the wall-time medians.
         importtime_runs: Interpreter launches per import command under ``-X importtime``.
     """
 
-    warmup: int = 5
-    batches: int = 31
+    rounds: int = 5
+    warmup: int = 2
+    batches: int = 7
     import_runs: int = 11
     importtime_runs: int = 5
 
@@ -95,6 +103,7 @@ class Case:
         unit: What one measured "call" is.
         calls: Calls per batch.
         traces_per_call: Traces each call should export (0 for untraced cases).
+        spans_per_trace: Spans each exported trace should hold (checked on the last one).
     """
 
     key: str
@@ -102,16 +111,17 @@ class Case:
     unit: str
     calls: int
     traces_per_call: int
+    spans_per_trace: int = 1
 
 
 CASES = (
-    Case("plain", "plain call `f(small)`, no tracing (loop + call floor)", "call", 5_000, 0),
+    Case("plain", "plain call `f(small)`, no tracing (loop + call floor)", "call", 2_000, 0),
     Case("trace_small", '`@trace` `f({"a": 1, "b": "x"})`', "span", 200, 1),
     Case("trace_100kb", "`@trace` `f(<100 KB str>)`", "span", 100, 1),
     Case("span_bare", '`with start_span("s"): pass`', "span", 200, 1),
     # 50 traces x 11 spans stays well under the 2048-span queue of MLflow's batch processor.
-    Case("tree_11", "root span + 10 children", "trace (11 spans)", 50, 1),
-    Case("disabled", "`tracing.disable()`, then `f(small)` of case 1", "call", 5_000, 0),
+    Case("tree_11", "root span + 10 children", "trace (11 spans)", 50, 1, 11),
+    Case("disabled", "`tracing.disable()`, then `f(small)` of case 1", "call", 2_000, 0),
 )
 
 
@@ -159,6 +169,10 @@ class Library(Protocol):
 
     def clear_store(self) -> None:
         """Forget stored traces, to bound memory between batches."""
+        ...
+
+    def last_trace_spans(self) -> int:
+        """Return how many spans the most recently stored trace holds (-1 if none is stored)."""
         ...
 
     def health(self) -> dict[str, Any]:
@@ -224,6 +238,12 @@ class TracewireLibrary:
         if clear is not None:
             clear()
 
+    def last_trace_spans(self) -> int:
+        """Read the last trace back through the public API and count its spans."""
+        trace_id = self._tw.get_last_active_trace_id()
+        trace = self._tw.get_trace(trace_id) if trace_id else None
+        return -1 if trace is None else len(trace.data.spans)
+
     def health(self) -> dict[str, Any]:
         """Return the export queue's drop counter and destination type."""
         return {
@@ -249,26 +269,27 @@ class MlflowLibrary:
         from mlflow.tracing.export import mlflow_v3
         from mlflow.tracing.provider import _get_span_processor
 
-        self._mlflow = mlflow
-        self._get_span_processor = _get_span_processor
+        # mlflow ships no complete type information; treat it as dynamic.
+        self._mlflow: Any = mlflow
+        self._get_span_processor: Callable[[], Any] = _get_span_processor
         self.version = importlib.metadata.version("mlflow-tracing")
         self._exporters = _install_mlflow_memory_exporter(mlflow_v3)
 
     def trace(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """Decorate ``fn`` with ``mlflow.trace``."""
-        return self._mlflow.trace(fn)  # type: ignore[no-any-return]
+        return self._mlflow.trace(fn)  # type: ignore[no-any-return, unused-ignore]
 
     def start_span(self, name: str) -> AbstractContextManager[Any]:
         """Return ``mlflow.start_span(name)``."""
-        return self._mlflow.start_span(name)  # type: ignore[no-any-return]
+        return self._mlflow.start_span(name)  # type: ignore[no-any-return, unused-ignore]
 
     def drain(self, target: int) -> None:
         """Push queued spans through MLflow's pipeline and wait until they are all stored.
 
         ``mlflow.flush_trace_async_logging()`` is not used here: even with nothing queued it
-        takes about a second (it stops and joins a consumer thread blocked in a 1 s queue ``get``,
-        then rebuilds the worker pool), which would swamp the per-call wall time. Instead: force
-        the batch span processor to export now, then poll the store's count.
+        takes about 2 s (twice, it stops and joins a consumer thread blocked in a 1 s queue
+        ``get``, then rebuilds the worker pool), which would swamp the per-call wall time.
+        Instead: force the batch span processor to export now, then poll the store's count.
 
         Raises:
             RuntimeError: If MLflow is not using the in-memory exporter, or the traces do not
@@ -317,6 +338,13 @@ class MlflowLibrary:
         """Empty every in-memory store."""
         for exporter in self._exporters:
             exporter.traces.clear()
+
+    def last_trace_spans(self) -> int:
+        """Count the spans of the trace stored last by the newest exporter holding any."""
+        for exporter in reversed(self._exporters):
+            if exporter.traces:
+                return len(next(reversed(exporter.traces.values())).data.spans)
+        return -1
 
     def health(self) -> dict[str, Any]:
         """Return how many exporter instances MLflow created (one per provider setup)."""
@@ -403,8 +431,8 @@ def _guard_network() -> list[str]:
         attempts.append(f"getaddrinfo {host!r}")
         raise socket.gaierror("bench_core: network access is disabled in this benchmark")
 
-    socket.socket.connect = connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
+    socket.socket.connect = connect  # type: ignore[method-assign, assignment]
+    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign, assignment]
     socket.getaddrinfo = getaddrinfo
     return attempts
 
@@ -459,16 +487,24 @@ def _runners(lib: Library) -> dict[str, Callable[[int], None]]:
     }
 
 
-def _measure(lib: Library, run: Callable[[int], None], case: Case, plan: Plan) -> dict[str, Any]:
+def _measure(
+    lib: Library, run: Callable[[int], None], case: Case, plan: Plan, *, time_flush: bool
+) -> dict[str, Any]:
     """Time ``plan.warmup + plan.batches`` batches of ``case.calls`` calls.
 
     Per batch: CPU on this thread while the calls run (``thread_time_ns``), and wall time for the
     calls plus the drain that follows (so the background export work of those calls is counted).
-    Between batches, outside both timers: empty the store and collect garbage. After the last
-    batch, the library's public flush is called once and timed.
+    Between batches, outside both timers: empty the store and collect garbage.
+
+    Args:
+        lib: The library under test.
+        run: Makes ``n`` calls.
+        case: The scenario (calls per batch, traces per call).
+        plan: Batch counts.
+        time_flush: Also call the library's public flush once at the end and time it.
 
     Returns:
-        Per-call medians in µs, the public flush's latency and the count of exported traces.
+        Per-call µs of each measured batch, the public flush's latency and the trace counts.
     """
     cpu_us: list[float] = []
     wall_us: list[float] = []
@@ -486,16 +522,18 @@ def _measure(lib: Library, run: Callable[[int], None], case: Case, plan: Plan) -
         if index >= plan.warmup:
             cpu_us.append((cpu_end - cpu_start) / case.calls / 1e3)
             wall_us.append((wall_end - wall_start) / case.calls / 1e3)
-    flush_start = time.perf_counter_ns()
-    lib.flush()
-    flush_ms = (time.perf_counter_ns() - flush_start) / 1e6
+    flush_ms: list[float] = []
+    if time_flush:
+        flush_start = time.perf_counter_ns()
+        lib.flush()
+        flush_ms.append((time.perf_counter_ns() - flush_start) / 1e6)
     exported = lib.exported() - exported_before
+    spans = lib.last_trace_spans() if case.traces_per_call else 0
     lib.clear_store()
     return {
-        "cpu_us": _median(cpu_us),
-        "wall_us": _median(wall_us),
-        "cpu_us_min": min(cpu_us),
-        "wall_us_min": min(wall_us),
+        "spans_in_last_trace": spans,
+        "cpu_us": cpu_us,
+        "wall_us": wall_us,
         "flush_ms": flush_ms,
         "exported": exported,
         "expected": (plan.warmup + plan.batches) * case.calls * case.traces_per_call,
@@ -508,12 +546,14 @@ def _load_library(name: str) -> Library:
     return MlflowLibrary()
 
 
-def worker(name: str, plan: Plan) -> int:
+def worker(name: str, plan: Plan, *, time_flush: bool) -> int:
     """Run every case for one library and print the results as one JSON line.
 
     Args:
         name: ``"tracewire"`` or ``"mlflow"``.
-        plan: Batch sizes.
+        plan: Batch counts.
+        time_flush: Time the library's public flush once per case (MLflow's takes ~2 s, so only
+            one round does it).
 
     Returns:
         The process exit code: 0, or 1 if the library could not even be loaded.
@@ -533,7 +573,9 @@ def worker(name: str, plan: Plan) -> int:
             if case.key == "disabled":
                 lib.disable()
             try:
-                result["cases"][case.key] = _measure(lib, runners[case.key], case, plan)
+                result["cases"][case.key] = _measure(
+                    lib, runners[case.key], case, plan, time_flush=time_flush
+                )
             finally:
                 if case.key == "disabled":
                     lib.enable()
@@ -553,24 +595,27 @@ def worker(name: str, plan: Plan) -> int:
 # --------------------------------------------------------------------------------------------------
 
 
-def _clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+def _clean_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(STRIPPED_ENV_PREFIXES)}
+    # Import times must be those of an installed package, whose .pyc files exist (pip writes
+    # them; uv, as nox uses it here, leaves that to the first import, which this must allow).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONHASHSEED"] = "0"
     env.update(MLFLOW_ENV)
-    env.update(extra or {})
     return env
 
 
-def run_worker(name: str, plan: Plan, cwd: str) -> dict[str, Any]:
+def run_worker(name: str, plan: Plan, cwd: str, *, time_flush: bool) -> dict[str, Any]:
     """Run one library's cases in a fresh interpreter and return its parsed results.
 
     Args:
         name: ``"tracewire"`` or ``"mlflow"``.
-        plan: Batch sizes, forwarded on the command line.
+        plan: Batch counts, forwarded on the command line.
         cwd: An empty directory, so no local folder can shadow an installed package.
+        time_flush: Ask the worker to time the public flush.
 
     Returns:
-        The worker's JSON result, or ``{"error": ...}`` if it died without one.
+        The worker's JSON result, or one with an ``"error"`` if it died without one.
     """
     command = [
         sys.executable,
@@ -582,20 +627,68 @@ def run_worker(name: str, plan: Plan, cwd: str) -> dict[str, Any]:
         "--batches",
         str(plan.batches),
     ]
+    if time_flush:
+        command.append("--time-flush")
     completed = subprocess.run(
         command, cwd=cwd, env=_clean_env(), capture_output=True, text=True, check=False
     )
+    if completed.stderr.strip():
+        # Kept off stdout so the table stays clean, but never hidden.
+        print(f"--- {LABELS[name]} worker stderr ---\n{completed.stderr}", file=sys.stderr)
     for line in reversed(completed.stdout.splitlines()):
         if line.startswith(RESULT_MARKER):
             result: dict[str, Any] = json.loads(line[len(RESULT_MARKER) :])
-            result["stderr"] = completed.stderr
             return result
     return {
         "library": name,
         "cases": {},
         "error": f"worker exited {completed.returncode} without a result\n{completed.stderr}",
-        "stderr": completed.stderr,
     }
+
+
+def _merge(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Pool one library's rounds: batch lists concatenated, counts summed, first error kept."""
+    merged: dict[str, Any] = {"cases": {}, "network_attempts": [], "health": {}}
+    for result in rounds:
+        if "version" in result:
+            merged["version"] = result["version"]
+        for key, value in result.get("health", {}).items():
+            # Counters add up over rounds (each round is a fresh process); labels are kept.
+            if isinstance(value, int) and key in merged["health"]:
+                merged["health"][key] += value
+            else:
+                merged["health"][key] = value
+        for key in ("error", "close_error"):
+            if key in result:
+                merged.setdefault(key, result[key])
+        merged["network_attempts"] += result.get("network_attempts", [])
+        for case, data in result["cases"].items():
+            pooled = merged["cases"].setdefault(
+                case, {"cpu_us": [], "wall_us": [], "flush_ms": [], "exported": 0, "expected": 0}
+            )
+            if "error" in data:
+                pooled.setdefault("error", data["error"])
+                continue
+            pooled["spans_in_last_trace"] = data["spans_in_last_trace"]
+            for key in ("cpu_us", "wall_us", "flush_ms"):
+                pooled[key] += data[key]
+            for key in ("exported", "expected"):
+                pooled[key] += data[key]
+    return merged
+
+
+def run_workers(plan: Plan, cwd: str) -> dict[str, dict[str, Any]]:
+    """Run every library's worker ``plan.rounds`` times, alternating which goes first.
+
+    Returns:
+        Pooled results by library.
+    """
+    rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in LIBRARIES}
+    for index in range(plan.rounds):
+        order = LIBRARIES if index % 2 == 0 else tuple(reversed(LIBRARIES))
+        for name in order:
+            rounds[name].append(run_worker(name, plan, cwd, time_flush=index == 0))
+    return {name: _merge(results) for name, results in rounds.items()}
 
 
 @dataclass
@@ -642,6 +735,14 @@ def _top_level_imports(code: str, cwd: str, env: dict[str, str]) -> dict[str, in
     return top
 
 
+def _bytecode_cached(module: str) -> bool:
+    """Tell whether ``module``'s own .pyc exists (found without importing it)."""
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
+        return False
+    return os.path.exists(importlib.util.cache_from_source(spec.origin))
+
+
 def measure_imports(modules: Sequence[str], plan: Plan, cwd: str) -> dict[str, ImportTimes]:
     """Time ``import X`` for each module against a bare interpreter, interleaved round-robin.
 
@@ -651,11 +752,12 @@ def measure_imports(modules: Sequence[str], plan: Plan, cwd: str) -> dict[str, I
         cwd: An empty directory (``-c`` puts the cwd first on ``sys.path``).
 
     Returns:
-        Import costs by module.
+        Import costs by module, plus the bare interpreter's start under the key ``""``.
     """
     env = _clean_env()
     codes = {"": "pass", **{m: f"import {m}" for m in modules}}
-    for code in codes.values():  # the first launch writes .pyc files in a fresh venv
+    for code in codes.values():  # writes any missing .pyc files, then warms the page cache
+        _launch_ms(code, cwd, env)
         _launch_ms(code, cwd, env)
     walls: dict[str, list[float]] = {key: [] for key in codes}
     for _ in range(plan.import_runs):
@@ -670,14 +772,16 @@ def measure_imports(modules: Sequence[str], plan: Plan, cwd: str) -> dict[str, I
                 sum(us for name, us in top.items() if name not in baseline_names) / 1e3
             )
     bare = _median(walls[""])
-    return {
+    times = {
         module: ImportTimes(
             wall_ms=_median(walls[module]) - bare,
             importtime_ms=_median(sums[module]),
             runs=walls[module],
         )
         for module in modules
-    } | {"": ImportTimes(wall_ms=bare, importtime_ms=0.0, runs=walls[""])}
+    }
+    times[""] = ImportTimes(wall_ms=bare, importtime_ms=0.0, runs=walls[""])
+    return times
 
 
 # --------------------------------------------------------------------------------------------------
@@ -698,7 +802,7 @@ def _fmt(value: float | None) -> str:
 
 
 def _ratio(mlflow_value: float | None, tracewire_value: float | None) -> str:
-    if not mlflow_value or not tracewire_value:
+    if not mlflow_value or not tracewire_value or math.isnan(mlflow_value + tracewire_value):
         return "n/a"
     return f"{mlflow_value / tracewire_value:,.1f}x"
 
@@ -707,29 +811,32 @@ def _verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
 
-def _budget(case: Case, tw: dict[str, Any], ml: dict[str, Any]) -> tuple[str, str]:
-    """Return the budget text and verdict for one case's row (caller-thread CPU)."""
-    tw_cpu = tw.get("cpu_us")
+def _stat(data: dict[str, Any], key: str) -> float | None:
+    """Return the median of one measure, or ``None`` for a crashed or missing case."""
+    if "error" in data or not data.get(key):
+        return None
+    return _median(data[key])
+
+
+def _budget(case: Case, tw_cpu: float | None, ml_cpu: float | None) -> tuple[str, str]:
+    """Return the budget text and verdict for one case's row (tracewire's caller-thread CPU)."""
     if case.key in ("trace_small", "trace_100kb"):
-        ml_cpu = ml.get("cpu_us")
-        if tw_cpu is None:
-            return f"≤ {TRACE_BUDGET_US:g} µs and ≥ {TRACE_MIN_RATIO:g}x", "CRASH"
+        text = f"≤ {TRACE_BUDGET_US:g} µs and ≥ {TRACE_MIN_RATIO:g}x"
+        if tw_cpu is None or ml_cpu is None:
+            return text, "CRASH"
         fast = tw_cpu <= TRACE_BUDGET_US
-        ratio_ok = ml_cpu is not None and ml_cpu / tw_cpu >= TRACE_MIN_RATIO
-        detail = (
-            f"(≤{TRACE_BUDGET_US:g}µs {_verdict(fast)}, ≥{TRACE_MIN_RATIO:g}x {_verdict(ratio_ok)})"
-        )
-        return f"≤ {TRACE_BUDGET_US:g} µs and ≥ {TRACE_MIN_RATIO:g}x", (
-            f"{_verdict(fast and ratio_ok)} {detail}"
-        )
+        ratio_ok = ml_cpu / tw_cpu >= TRACE_MIN_RATIO
+        detail = f"(µs {_verdict(fast)}, ratio {_verdict(ratio_ok)})"
+        return text, f"{_verdict(fast and ratio_ok)} {detail}"
     if case.key == "disabled":
+        text = f"≤ {DISABLED_BUDGET_US:g} µs"
         if tw_cpu is None:
-            return f"≤ {DISABLED_BUDGET_US:g} µs", "CRASH"
-        return f"≤ {DISABLED_BUDGET_US:g} µs", _verdict(tw_cpu <= DISABLED_BUDGET_US)
+            return text, "CRASH"
+        return text, _verdict(tw_cpu <= DISABLED_BUDGET_US)
     return "", ""
 
 
-def _header(results: dict[str, dict[str, Any]], plan: Plan) -> list[str]:
+def _machine() -> str:
     try:
         nproc = len(os.sched_getaffinity(0))
     except AttributeError:
@@ -743,28 +850,14 @@ def _header(results: dict[str, dict[str, Any]], plan: Plan) -> list[str]:
                     break
     except OSError:
         pass
-    versions = {
-        name: results[name].get("version") or _dist_version(LABELS[name]) for name in LIBRARIES
-    }
-    otel = _dist_version("opentelemetry-sdk")
-    implementation = platform.python_implementation()
-    return [
-        "# tracewire vs mlflow-tracing: tracing overhead",
-        "",
-        f"- Python {platform.python_version()} ({implementation}), {platform.system()} "
-        f"{platform.machine()}, nproc={nproc} ({cpu_model})",
-        f"- tracewire {versions['tracewire']}, mlflow-tracing {versions['mlflow']} "
-        f"(opentelemetry-sdk {otel})",
-        f"- each library in its own subprocess; per case {plan.warmup} warm-up + {plan.batches} "
-        "measured batches; medians of the per-batch means",
-        "- **CPU** = `time.thread_time_ns()` of the calling thread / calls (the hot path; "
-        "background export threads excluded); **wall** = `perf_counter` over N calls + flush, / N "
-        "(includes background export work)",
-        "- MLflow: default span processor + batch processor + async queue, exporter writes to an "
-        "in-memory dict (no server, see benchmarks/README.md); tracewire: default in-memory "
-        "destination",
-        "",
-    ]
+    return f"{platform.system()} {platform.machine()}, nproc={nproc} ({cpu_model})"
+
+
+def _load() -> str:
+    try:
+        return "/".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "n/a"
 
 
 def _dist_version(dist: str) -> str:
@@ -772,6 +865,31 @@ def _dist_version(dist: str) -> str:
         return importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError:
         return "not installed"
+
+
+def _header(results: dict[str, dict[str, Any]], plan: Plan, load_before: str) -> list[str]:
+    versions = {
+        name: results[name].get("version") or _dist_version(LABELS[name]) for name in LIBRARIES
+    }
+    measured = plan.rounds * plan.batches
+    return [
+        "# tracewire vs mlflow-tracing: tracing overhead",
+        "",
+        f"- Python {platform.python_version()} ({platform.python_implementation()}), "
+        f"{_machine()}; load average 1/5/15 min: {load_before} at start, {_load()} at end",
+        f"- tracewire {versions['tracewire']}, mlflow-tracing {versions['mlflow']} "
+        f"(opentelemetry-sdk {_dist_version('opentelemetry-sdk')})",
+        f"- each library in its own subprocess, {plan.rounds} alternating rounds; per case and "
+        f"round {plan.warmup} warm-up + {plan.batches} measured batches, so each number is the "
+        f"median of {measured} per-batch means",
+        "- **CPU** = `time.thread_time_ns()` of the calling thread / calls: the hot path, "
+        "background export threads excluded (budgets apply to it). **wall** = `perf_counter` over "
+        "N calls and until all N traces are in the store, / N: includes background export work",
+        "- MLflow: its default span processor, batch processor and async queue; its exporter "
+        "writes to an in-memory dict instead of a server. tracewire: its default in-memory "
+        "destination. Neither touches the network (see benchmarks/README.md)",
+        "",
+    ]
 
 
 def _case_table(results: dict[str, dict[str, Any]]) -> list[str]:
@@ -784,17 +902,19 @@ def _case_table(results: dict[str, dict[str, Any]]) -> list[str]:
     for number, case in enumerate(CASES):
         tw = results["tracewire"]["cases"].get(case.key, {"error": "missing"})
         ml = results["mlflow"]["cases"].get(case.key, {"error": "missing"})
+        tw_cpu, ml_cpu = _stat(tw, "cpu_us"), _stat(ml, "cpu_us")
+        tw_wall, ml_wall = _stat(tw, "wall_us"), _stat(ml, "wall_us")
         cells = [
             "ref" if number == 0 else str(number),
             case.title,
             case.unit,
-            "CRASH" if "error" in tw else _fmt(tw["cpu_us"]),
-            "CRASH" if "error" in ml else _fmt(ml["cpu_us"]),
-            _ratio(ml.get("cpu_us"), tw.get("cpu_us")),
-            "CRASH" if "error" in tw else _fmt(tw["wall_us"]),
-            "CRASH" if "error" in ml else _fmt(ml["wall_us"]),
-            _ratio(ml.get("wall_us"), tw.get("wall_us")),
-            *_budget(case, tw, ml),
+            "CRASH" if tw_cpu is None else _fmt(tw_cpu),
+            "CRASH" if ml_cpu is None else _fmt(ml_cpu),
+            _ratio(ml_cpu, tw_cpu),
+            "CRASH" if tw_wall is None else _fmt(tw_wall),
+            "CRASH" if ml_wall is None else _fmt(ml_wall),
+            _ratio(ml_wall, tw_wall),
+            *_budget(case, tw_cpu, ml_cpu),
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
@@ -804,24 +924,28 @@ def _import_table(imports: dict[str, ImportTimes] | None, error: str | None) -> 
     lines = [
         "",
         "| 6 | import cost above bare `python -c pass` | tracewire ms | mlflow ms "
-        "| ratio mlflow/tw | budget (tracewire wall) | result |",
+        "| ratio mlflow/tw | budget (tracewire, 6a) | result |",
         "|---|---|---:|---:|---:|---|---|",
     ]
     if imports is None:
         lines.append(f"| 6 | CRASH: {error} | | | | ≤ {IMPORT_BUDGET_MS:g} ms | CRASH |")
         return lines
     tw, ml = imports["tracewire"], imports["mlflow"]
+    cached = ", ".join(
+        f"{LABELS[m]} {'yes' if _bytecode_cached(m) else 'NO'}" for m in ("tracewire", "mlflow")
+    )
     lines.append(
         f"| 6a | wall: median `python -c 'import X'` minus median `python -c pass` "
-        f"({len(tw.runs)} interleaved launches each; bare = {imports[''].wall_ms:.1f} ms) "
+        f"({len(tw.runs)} interleaved launches each; bare = {imports[''].wall_ms:.1f} ms; "
+        f".pyc cached: {cached}) "
         f"| {tw.wall_ms:.1f} | {ml.wall_ms:.1f} | {_ratio(ml.wall_ms, tw.wall_ms)} "
         f"| ≤ {IMPORT_BUDGET_MS:g} ms | {_verdict(tw.wall_ms <= IMPORT_BUDGET_MS)} |"
     )
     lines.append(
-        "| 6b | `-X importtime`: sum of cumulative µs of the top-level imports bare python does "
-        f"not make (median; importtime's own overhead inflates it) | {tw.importtime_ms:.1f} "
-        f"| {ml.importtime_ms:.1f} | {_ratio(ml.importtime_ms, tw.importtime_ms)} | "
-        "(cross-check) | |"
+        "| 6b | `-X importtime`: sum of the cumulative µs of the top-level imports that bare "
+        "python does not make (median; importtime's own overhead inflates it) "
+        f"| {tw.importtime_ms:.1f} | {ml.importtime_ms:.1f} "
+        f"| {_ratio(ml.importtime_ms, tw.importtime_ms)} | (cross-check) | |"
     )
     return lines
 
@@ -832,34 +956,54 @@ def _footer(results: dict[str, dict[str, Any]]) -> tuple[list[str], bool]:
     crashed = False
     for name in LIBRARIES:
         result = results[name]
+        label = LABELS[name]
         if "error" in result:
             crashed = True
-            lines.append(f"- **{LABELS[name]} worker crashed**:\n```\n{result['error']}\n```")
+            lines.append(f"- **{label} worker crashed**:\n```\n{result['error']}\n```")
             continue
         counts = []
         for case in CASES:
             data = result["cases"].get(case.key, {"error": "missing"})
             if "error" in data:
                 crashed = True
-                lines.append(
-                    f"- **{LABELS[name]} case {case.key} crashed**:\n```\n{data['error']}```"
-                )
+                lines.append(f"- **{label} case {case.key} crashed**:\n```\n{data['error']}```")
                 continue
-            if data["exported"] != data["expected"]:
-                counts.append(f"{case.key} {data['exported']}/{data['expected']} (MISMATCH)")
-            else:
-                counts.append(f"{case.key} {data['exported']}")
+            mismatch = "" if data["exported"] == data["expected"] else f"/{data['expected']} (!)"
+            spans = data.get("spans_in_last_trace", 0)
+            if case.traces_per_call and spans != case.spans_per_trace:
+                mismatch += f" (last trace has {spans} spans, not {case.spans_per_trace} (!))"
+            counts.append(f"{case.key} {data['exported']}{mismatch}")
         health = ", ".join(f"{key}={value}" for key, value in result.get("health", {}).items())
         attempts = result.get("network_attempts", [])
-        flush_ms = [data["flush_ms"] for data in result["cases"].values() if "flush_ms" in data]
+        flush_ms = [ms for data in result["cases"].values() for ms in data.get("flush_ms", [])]
         lines.append(
-            f"- {LABELS[name]}: traces stored per case: {', '.join(counts)}; {health}; "
-            f"public flush() after a drained batch: median {_median(flush_ms):.2f} ms; "
-            f"network attempts: {len(attempts)}" + (f" {attempts[:3]}" if attempts else "")
+            f"- {label}: traces stored per case (and span count of the last one checked): "
+            f"{', '.join(counts)}; {health}; public flush() "
+            f"with nothing queued: median {_median(flush_ms):.2f} ms; network attempts: "
+            f"{len(attempts)}" + (f" {attempts[:3]}" if attempts else "")
         )
         if "close_error" in result:
-            lines.append(f"- {LABELS[name]} close() failed:\n```\n{result['close_error']}```")
+            lines.append(f"- {label} close() failed:\n```\n{result['close_error']}```")
     return lines, crashed
+
+
+def _noise_warning(results: dict[str, dict[str, Any]]) -> list[str]:
+    """Flag a run where the untraced loop ran at different speeds in the two libraries' workers.
+
+    The ``ref`` case does the same work in both workers, so a gap there means the machine was
+    busier while one library ran, and that library's numbers are inflated by about as much.
+    """
+    tw = _stat(results["tracewire"]["cases"].get("plain", {}), "cpu_us")
+    ml = _stat(results["mlflow"]["cases"].get("plain", {}), "cpu_us")
+    if tw is None or ml is None or abs(tw / ml - 1) <= NOISE_TOLERANCE:
+        return []
+    slower = "tracewire" if tw > ml else "mlflow-tracing"
+    return [
+        f"- **noisy run**: the untraced `ref` loop ran {max(tw, ml) / min(tw, ml):.2f}x slower in "
+        f"the {slower} workers than in the other library's, so the machine was busier while "
+        f"{slower} ran and its numbers are inflated by about that much; rerun on a quieter "
+        "machine or with more `--rounds`"
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -871,41 +1015,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         The exit code: 1 if a case crashed, else 0 (budget misses included).
     """
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    defaults = Plan()
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--worker", choices=LIBRARIES, help=argparse.SUPPRESS)
-    parser.add_argument("--warmup", type=int, default=Plan.warmup)
-    parser.add_argument("--batches", type=int, default=Plan.batches)
-    parser.add_argument("--import-runs", type=int, default=Plan.import_runs)
+    parser.add_argument("--time-flush", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--rounds", type=int, default=defaults.rounds)
+    parser.add_argument("--warmup", type=int, default=defaults.warmup)
+    parser.add_argument("--batches", type=int, default=defaults.batches)
+    parser.add_argument("--import-runs", type=int, default=defaults.import_runs)
     parser.add_argument(
         "--quick", action="store_true", help="few batches and launches: a smoke test, not a result"
     )
     args = parser.parse_args(argv)
-    plan = (
-        Plan(warmup=1, batches=3, import_runs=3, importtime_runs=1)
-        if args.quick
-        else Plan(warmup=args.warmup, batches=args.batches, import_runs=args.import_runs)
-    )
+    if args.quick:
+        plan = Plan(rounds=1, warmup=1, batches=3, import_runs=3, importtime_runs=1)
+    else:
+        plan = Plan(
+            rounds=args.rounds,
+            warmup=args.warmup,
+            batches=args.batches,
+            import_runs=args.import_runs,
+        )
     if args.worker:
-        return worker(args.worker, plan)
+        return worker(args.worker, plan, time_flush=args.time_flush)
 
     started = time.perf_counter()
+    load_before = _load()
     with tempfile.TemporaryDirectory(prefix="bench_core_") as cwd:
-        results = {name: run_worker(name, plan, cwd) for name in LIBRARIES}
-        for name, result in results.items():
-            if result.get("stderr", "").strip():
-                # Kept off stdout so the table stays clean, but never hidden.
-                print(f"--- {LABELS[name]} worker stderr ---\n{result['stderr']}", file=sys.stderr)
+        results = run_workers(plan, cwd)
         imports: dict[str, ImportTimes] | None = None
         import_error = None
         try:
             imports = measure_imports(["tracewire", "mlflow"], plan, cwd)
         except subprocess.CalledProcessError as error:
             import_error = f"{error.cmd} exited {error.returncode}: {error.stderr!r}"
-    lines = _header(results, plan)
+    lines = _header(results, plan, load_before)
     lines += _case_table(results)
     lines += _import_table(imports, import_error)
     footer, crashed = _footer(results)
     lines += footer
+    lines += _noise_warning(results)
     lines.append(f"- total benchmark time: {time.perf_counter() - started:.0f} s")
     print("\n".join(lines))
     return 1 if crashed or imports is None else 0
