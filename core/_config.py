@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import logging
 import os
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
 
+from tracewire._errors import log
+
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Any
+
     from tracewire._span import LiveSpan
 
-logger = logging.getLogger("tracewire")
-
-SpanProcessor = Callable[["LiveSpan"], Any]
+    SpanProcessor = Callable[[LiveSpan], Any]
 
 
 def _float_env(name: str, default: float, low: float, high: float) -> float:
@@ -22,10 +23,10 @@ def _float_env(name: str, default: float, low: float, high: float) -> float:
     try:
         value = float(raw)
     except ValueError:
-        logger.warning("ignoring %s=%r: not a number; using %s", name, raw, default)
+        log().warning("ignoring %s=%r: not a number; using %s", name, raw, default)
         return default
     if not low <= value <= high:
-        logger.warning(
+        log().warning(
             "ignoring %s=%r: must be in [%s, %s]; using %s", name, raw, low, high, default
         )
         return default

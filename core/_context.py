@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import time
 from contextvars import ContextVar
-from typing import Any
 
 from tracewire._config import SETTINGS
 from tracewire._constants import SpanAttributeKey
 from tracewire._ids import new_span_id, sample
 from tracewire._span import NO_OP_SPAN, LiveSpan, NoOpSpan
 from tracewire._trace_manager import new_trace
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 ACTIVE_SPAN: ContextVar[LiveSpan | NoOpSpan | None] = ContextVar(
     "tracewire_active_span", default=None

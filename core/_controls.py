@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from types import TracebackType
+from tracewire._config import SETTINGS, validate_span_processors
 
-from tracewire._config import SETTINGS, SpanProcessor, validate_span_processors
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from types import TracebackType
+
+    from tracewire._config import SpanProcessor
 
 
 def enable() -> None:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import AsyncGenerator, Callable, Generator, Mapping
-from typing import Any, TypeVar, overload
 
 from tracewire._config import SETTINGS
 from tracewire._constants import (
@@ -20,7 +17,12 @@ from tracewire._json import dumps, snapshot
 from tracewire._span import NO_OP_SPAN, LiveSpan, NoOpSpan
 from tracewire._span_event import SpanEvent
 
-F = TypeVar("F", bound=Callable[..., Any])
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator, Callable, Generator, Mapping
+    from typing import Any, TypeVar, overload
+
+    F = TypeVar("F", bound=Callable[..., Any])
 
 
 class _InputBinder:
@@ -345,27 +347,31 @@ def _wrap(
         traced = _wrap_async(fn, recipe)
     else:
         traced = _wrap_sync(fn, recipe)
-    with contextlib.suppress(AttributeError, TypeError):  # callables without __name__ etc.
+    try:  # noqa: SIM105 - contextlib.suppress would import contextlib for this one line
         functools.update_wrapper(traced, fn)
+    except (AttributeError, TypeError):  # callables without __name__ and the like
+        pass
     traced.__tracewire_traced__ = True  # type: ignore[attr-defined]
     return traced
 
 
-@overload
-def trace(func: F) -> F: ...
+# The overloads give type checkers precise signatures without importing typing at run time.
+if TYPE_CHECKING:
+
+    @overload
+    def trace(func: F) -> F: ...
+
+    @overload
+    def trace(
+        func: None = None,
+        name: str | None = None,
+        span_type: str = SpanType.UNKNOWN,
+        attributes: Mapping[str, Any] | None = None,
+        output_reducer: Callable[[list[Any]], Any] | None = None,
+    ) -> Callable[[F], F]: ...
 
 
-@overload
-def trace(
-    func: None = None,
-    name: str | None = None,
-    span_type: str = SpanType.UNKNOWN,
-    attributes: Mapping[str, Any] | None = None,
-    output_reducer: Callable[[list[Any]], Any] | None = None,
-) -> Callable[[F], F]: ...
-
-
-def trace(
+def trace(  # the implementation of the overloads above
     func: Any = None,
     name: str | None = None,
     span_type: str = SpanType.UNKNOWN,

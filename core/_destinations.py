@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
-import threading
-from collections import OrderedDict
-from collections.abc import Sequence
+from _thread import allocate_lock
 
 from tracewire._trace import Trace
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 class TraceDestination:
@@ -51,17 +53,17 @@ class MemoryDestination(TraceDestination):
         if max_traces < 1:
             raise ValueError(f"max_traces must be at least 1, got {max_traces}")
         self.max_traces = max_traces
-        self._traces: OrderedDict[str, Trace] = OrderedDict()
-        self._lock = threading.Lock()
+        self._traces: dict[str, Trace] = {}  # insertion order = export order, oldest first
+        self._lock = allocate_lock()
 
     def export(self, traces: Sequence[Trace]) -> None:
         """Keep ``traces``, dropping the oldest beyond ``max_traces``."""
         with self._lock:
             for trace in traces:
+                self._traces.pop(trace.trace_id, None)
                 self._traces[trace.trace_id] = trace
-                self._traces.move_to_end(trace.trace_id)
             while len(self._traces) > self.max_traces:
-                self._traces.popitem(last=False)
+                del self._traces[next(iter(self._traces))]
 
     def get_trace(self, trace_id: str) -> Trace | None:
         """Return the trace with this id, or ``None``."""

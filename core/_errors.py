@@ -6,10 +6,19 @@ rather than hiding in a log line.
 
 from __future__ import annotations
 
-import logging
 import os
 
-logger = logging.getLogger("tracewire")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import logging
+
+
+def log() -> logging.Logger:
+    """Return tracewire's logger; ``logging`` is imported on first use, keeping imports light."""
+    import logging  # noqa: PLC0415 - deferred: logging costs ~12 ms of import time
+
+    return logging.getLogger("tracewire")
+
 
 _reported: set[str] = set()
 
@@ -34,10 +43,10 @@ def report_internal_error(where: str) -> None:
     if strict_mode():
         raise  # noqa: PLE0704 - called from inside an except block by contract
     if where in _reported:
-        logger.debug("tracewire internal error while %s", where, exc_info=True)
+        log().debug("tracewire internal error while %s", where, exc_info=True)
         return
     _reported.add(where)
-    logger.warning(
+    log().warning(
         "tracewire internal error while %s; tracing continues, your program is unaffected",
         where,
         exc_info=True,
@@ -53,7 +62,7 @@ def warn_once(key: str, message: str, *args: object) -> None:
         *args: Arguments for ``message``.
     """
     if key in _reported:
-        logger.debug(message, *args)
+        log().debug(message, *args)
         return
     _reported.add(key)
-    logger.warning(message, *args)
+    log().warning(message, *args)

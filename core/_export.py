@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import atexit
 import functools
-import json
 import os
-import threading
+from _thread import allocate_lock
 from collections import deque
-from typing import Any
 
 from tracewire._constants import (
     MAX_CHARS_IN_TRACE_INFO_METADATA,
@@ -22,13 +20,19 @@ from tracewire._constants import (
     TraceTagKey,
 )
 from tracewire._destinations import MemoryDestination, TraceDestination
-from tracewire._errors import logger, strict_mode, warn_once
+from tracewire._errors import log, strict_mode, warn_once
+from tracewire._json import dumps
 from tracewire._preview import preview, truncate
 from tracewire._span import LiveSpan
 from tracewire._status import TraceState
 from tracewire._token_usage import aggregate_token_usage
 from tracewire._trace import Trace, TraceData, TraceInfo
 from tracewire._trace_manager import InProgressTrace, evict_all_in_progress, set_sink
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import threading
+    from typing import Any
 
 _BATCH_SIZE = 256
 # The root span's inputs and outputs: where they go in metadata, and whose message they preview.
@@ -81,7 +85,7 @@ def build_trace(record: InProgressTrace, spans: list[Any]) -> Trace:
         metadata.update(record.metadata)
     usage = aggregate_token_usage(spans)
     if usage is not None:
-        metadata[TraceMetadataKey.TOKEN_USAGE] = json.dumps(usage)
+        metadata[TraceMetadataKey.TOKEN_USAGE] = dumps(usage)
     if record.tags:
         tags.update(record.tags)
     info = TraceInfo(
@@ -118,9 +122,10 @@ class Exporter:
         self.exported = 0
         self.dropped = 0
         self._queue: deque[Any] = deque()
-        self._wakeup = threading.Event()
+        # `threading` is imported when the first trace finishes, not by `import tracewire`.
+        self._wakeup: threading.Event | None = None
         self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
+        self._start_lock = allocate_lock()
         self._strict_errors: list[BaseException] = []
 
     def submit(self, record: InProgressTrace, spans: list[Any]) -> None:
@@ -135,10 +140,11 @@ class Exporter:
             )
             return
         self._queue.append((record, spans))
-        if self._thread is None:
-            self._start()
-        if not self._wakeup.is_set():
-            self._wakeup.set()
+        wakeup = self._wakeup
+        if wakeup is None:
+            wakeup = self._start()
+        if not wakeup.is_set():
+            wakeup.set()
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every trace queued so far has reached the destination.
@@ -152,10 +158,13 @@ class Exporter:
         Raises:
             Exception: In strict mode, the first internal error the export thread hit.
         """
-        if self._thread is not None and self._thread.is_alive():
+        thread, wakeup = self._thread, self._wakeup
+        if thread is not None and wakeup is not None and thread.is_alive():
+            import threading  # noqa: PLC0415 - already loaded: the export thread runs
+
             done = threading.Event()
             self._queue.append(done)
-            self._wakeup.set()
+            wakeup.set()
             drained = done.wait(timeout)
         else:
             self._drain()
@@ -166,18 +175,24 @@ class Exporter:
             raise error
         return drained
 
-    def _start(self) -> None:
-        with self._start_lock:
-            if self._thread is not None:
-                return
-            thread = threading.Thread(target=self._run, name="tracewire-export", daemon=True)
-            thread.start()
-            self._thread = thread
+    def _start(self) -> threading.Event:
+        import threading  # noqa: PLC0415 - deferred until the first trace finishes
 
-    def _run(self) -> None:
+        with self._start_lock:
+            if self._wakeup is None:
+                wakeup = threading.Event()
+                thread = threading.Thread(
+                    target=self._run, args=(wakeup,), name="tracewire-export", daemon=True
+                )
+                self._wakeup = wakeup
+                thread.start()
+                self._thread = thread
+            return self._wakeup
+
+    def _run(self, wakeup: threading.Event) -> None:
         while True:
-            self._wakeup.wait()
-            self._wakeup.clear()
+            wakeup.wait()
+            wakeup.clear()
             self._drain()
 
     def _drain(self) -> None:
@@ -187,7 +202,7 @@ class Exporter:
                 item = self._queue.popleft()
             except IndexError:
                 break
-            if isinstance(item, threading.Event):
+            if type(item) is not tuple:  # a flush marker (threading.Event)
                 self._export(batch)
                 batch = []
                 item.set()
@@ -232,21 +247,21 @@ class Exporter:
             # What was recorded in traces that never finished is exported too, marked ERROR.
             evict_all_in_progress()
             if not self.flush(timeout):
-                logger.warning(
+                log().warning(
                     "tracewire: %d traces were still queued at exit after %.1fs and are lost",
                     len(self._queue),
                     timeout,
                 )
             self.destination.shutdown()
         except Exception:  # noqa: BLE001 - never fail interpreter shutdown
-            logger.debug("tracewire exit flush failed", exc_info=True)
+            log().debug("tracewire exit flush failed", exc_info=True)
 
     def reset_after_fork(self) -> None:
         """Forget the parent's thread and queue in a forked child."""
         self._queue = deque()
-        self._wakeup = threading.Event()
+        self._wakeup = None
         self._thread = None
-        self._start_lock = threading.Lock()
+        self._start_lock = allocate_lock()
 
 
 EXPORTER = Exporter()

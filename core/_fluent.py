@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Mapping
-from types import TracebackType
-from typing import Any, Literal
-
 from tracewire._constants import SpanType, TraceMetadataKey
 from tracewire._context import ACTIVE_SPAN, begin_span, span_type_attributes
-from tracewire._errors import report_internal_error
+from tracewire._errors import log, report_internal_error
 from tracewire._export import EXPORTER
 from tracewire._json import snapshot
 from tracewire._span import NO_OP_SPAN, LiveSpan, NoOpSpan
@@ -17,7 +12,11 @@ from tracewire._status import TraceState
 from tracewire._trace import Trace
 from tracewire._trace_manager import last_trace_id
 
-logger = logging.getLogger("tracewire")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from types import TracebackType
+    from typing import Any, Literal
 
 
 def _initial_attributes(span_type: str, attributes: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -175,7 +174,7 @@ def _string_map(values: Mapping[str, Any], what: str) -> dict[str, str]:
     result = {}
     for key, value in values.items():
         if not isinstance(value, str):
-            logger.warning(
+            log().warning(
                 "trace %s %r has a non-string value of type %s; it is stored as str(value)",
                 what,
                 key,
@@ -228,7 +227,7 @@ def update_current_trace(
 
     span = ACTIVE_SPAN.get()
     if span is None:
-        logger.warning("update_current_trace() was called outside any span; nothing was updated")
+        log().warning("update_current_trace() was called outside any span; nothing was updated")
         return
     if not isinstance(span, LiveSpan):
         return

@@ -7,15 +7,24 @@ strings, are kept as they are and encoded on the export thread.
 
 from __future__ import annotations
 
-import json
 import math
-import threading
-from collections.abc import Callable
-from json.encoder import encode_basestring
-from typing import Any
+from _thread import _local
 
-# CPython's C encoder factory (None on interpreters without the accelerator).
-_c_make_encoder: Any = json.encoder.c_make_encoder  # type: ignore[attr-defined]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+# The C accelerator behind the json module, used directly: importing json itself pulls in `re`,
+# which would add milliseconds to `import tracewire`.
+try:
+    import _json as _accelerator
+except ImportError:  # pragma: no cover - CPython ships the accelerator
+    _accelerator = None  # type: ignore[assignment]
+_c_make_encoder: Any = getattr(_accelerator, "make_encoder", None)
+_encode_str: Any = getattr(_accelerator, "encode_basestring", None)
+if _encode_str is None:  # pragma: no cover - interpreters without the accelerator
+    from json.encoder import py_encode_basestring as _encode_str
 
 
 class EncodedJson(str):
@@ -24,23 +33,20 @@ class EncodedJson(str):
     __slots__ = ()
 
 
-class _ValueEncoder(json.JSONEncoder):
-    """Encodes the objects LLM code passes around the way MLflow's TraceJSONEncoder does."""
-
-    def default(self, o: Any) -> Any:
-        if isinstance(o, EncodedJson):
-            return json.loads(o)
+def _default(o: Any) -> Any:
+    """Encode the objects LLM code passes around, as MLflow's TraceJSONEncoder does and a bit more."""
+    if not isinstance(o, type):
         model_dump = getattr(o, "model_dump", None)
-        if callable(model_dump) and not isinstance(o, type):
+        if callable(model_dump):
             try:
                 return model_dump()
             except Exception:  # noqa: BLE001 - a half-built model falls back to str below
                 return str(o)
         fields = getattr(o, "__dataclass_fields__", None)
-        if isinstance(fields, dict) and not isinstance(o, type):
+        if isinstance(fields, dict):
             return {name: getattr(o, name, None) for name in fields}
         to_dict = getattr(o, "to_dict", None)
-        if callable(to_dict) and not isinstance(o, type):
+        if callable(to_dict):
             try:
                 return to_dict()
             except Exception:  # noqa: BLE001 - fall back to str below
@@ -50,13 +56,12 @@ class _ValueEncoder(json.JSONEncoder):
         if isinstance(o, (bytes, bytearray)):
             return o.decode("utf-8", errors="replace")
         isoformat = getattr(o, "isoformat", None)
-        if callable(isoformat) and not isinstance(o, type):
+        if callable(isoformat):
             return isoformat()
-        return str(o)
+    return str(o)
 
 
-_default = _ValueEncoder().default
-_per_thread = threading.local()
+_per_thread = _local()  # threading.local itself; `threading` is not imported just for this
 
 
 def _container_encoder() -> Callable[[Any, int], Any]:
@@ -67,11 +72,11 @@ def _container_encoder() -> Callable[[Any, int], Any]:
         pass
     encoder: Callable[[Any, int], Any]
     if _c_make_encoder is not None:
-        encoder = _c_make_encoder(
-            {}, _default, encode_basestring, None, ": ", ", ", False, False, True
-        )
+        encoder = _c_make_encoder({}, _default, _encode_str, None, ": ", ", ", False, False, True)
     else:  # pragma: no cover - CPython always has the C accelerator
-        python_encoder = _ValueEncoder(ensure_ascii=False)
+        import json  # noqa: PLC0415
+
+        python_encoder = json.JSONEncoder(default=_default, ensure_ascii=False)
 
         def encoder(value: Any, _indent: int) -> Any:
             return python_encoder.iterencode(value)
@@ -80,9 +85,12 @@ def _container_encoder() -> Callable[[Any, int], Any]:
     return encoder
 
 
+_NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
 def _float_text(value: float) -> str:
     if math.isnan(value) or math.isinf(value):
-        return json.dumps(value)
+        return _NON_FINITE[repr(value)]  # what json.dumps writes for them
     return float.__repr__(value)
 
 
@@ -97,7 +105,7 @@ def dumps(value: Any) -> str:
     """
     kind = type(value)
     if kind is str:
-        return encode_basestring(value)
+        return _encode_str(value)  # type: ignore[no-any-return]
     if value is None:
         return "null"
     if kind is bool:
@@ -127,6 +135,8 @@ def loads(text: str) -> Any:
     Returns:
         The decoded value, or ``text`` itself when it is not valid JSON.
     """
+    import json  # noqa: PLC0415 - read path only; json pulls in `re`, keeping it out of import time
+
     try:
         return json.loads(text)
     except (ValueError, TypeError):

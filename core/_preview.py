@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from tracewire._constants import MAX_CHARS_IN_PREVIEW, TRUNCATION_SUFFIX
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 # Cheap checks on the JSON text, so only chat-shaped values are decoded on the export thread.
 _REQUEST_KEYS = ('"messages"', '"input"', '"request"')

@@ -7,11 +7,8 @@ trace is exported, on the background thread.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import time
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, cast
 
 from tracewire._config import SETTINGS
 from tracewire._constants import NO_OP_SPAN_TRACE_ID, TRACE_REQUEST_ID_PREFIX, SpanAttributeKey
@@ -20,8 +17,13 @@ from tracewire._json import dumps, loads, snapshot, thaw
 from tracewire._span_event import SpanEvent
 from tracewire._status import SpanStatus, SpanStatusCode
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
     from tracewire._trace_manager import InProgressTrace
+
 
 _UNSET_STATUS = SpanStatus(SpanStatusCode.UNSET)
 _OK_STATUS = SpanStatus(SpanStatusCode.OK)
@@ -29,7 +31,7 @@ _PRIMITIVES = (str, bool, int, float)
 
 
 def _id_to_base64(hex_id: str) -> str:
-    return base64.b64encode(bytes.fromhex(hex_id)).decode("ascii")
+    return binascii.b2a_base64(bytes.fromhex(hex_id), newline=False).decode("ascii")
 
 
 def _id_from_wire(value: str | None, hex_length: int) -> str | None:
@@ -44,6 +46,8 @@ def _id_from_wire(value: str | None, hex_length: int) -> str | None:
             pass
         else:
             return text.lower()
+    import base64  # noqa: PLC0415 - read path only; keeps `import tracewire` light
+
     try:
         return base64.b64decode(value, validate=True).hex()
     except (binascii.Error, ValueError):
@@ -361,8 +365,8 @@ class LiveSpan(Span):
             key: The attribute key (``SpanAttributeKey`` constants for MLflow's standard keys).
             value: The value.
         """
-        if not isinstance(cast(object, key), str):
-            warn_once(
+        if not isinstance(key, str):
+            warn_once(  # type: ignore[unreachable]  # callers without type checking
                 "attribute-key",
                 "ignoring span attribute with non-string key %r; keys must be str",
                 key,

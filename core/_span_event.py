@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
-import traceback
-from typing import Any
 
-AttributeValue = str | bool | int | float | list[str] | list[bool] | list[int] | list[float]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    AttributeValue = str | bool | int | float | list[str] | list[bool] | list[int] | list[float]
 
 
 class SpanEvent:
@@ -40,6 +42,8 @@ class SpanEvent:
         Returns:
             An event named ``exception``.
         """
+        import traceback  # noqa: PLC0415 - exception path only; keeps `import tracewire` light
+
         stacktrace = "".join(
             traceback.format_exception(type(exception), exception, exception.__traceback__)
         ).strip()

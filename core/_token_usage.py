@@ -6,9 +6,6 @@ That rule is what keeps a framework span (LangChain ``ChatOpenAI``) wrapping a p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 from tracewire._constants import SpanAttributeKey, TokenUsageKey
 
 _TOTALS = (TokenUsageKey.INPUT_TOKENS, TokenUsageKey.OUTPUT_TOKENS, TokenUsageKey.TOTAL_TOKENS)
@@ -18,6 +15,11 @@ _OPTIONAL = (
     TokenUsageKey.CACHE_CREATION_INPUT_TOKENS_ABOVE_1HR,
     TokenUsageKey.REASONING_TOKENS,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
 
 
 def _count(value: Any) -> int | None:

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Mapping
-from datetime import datetime, timezone
-from typing import Any
+import time
 
 from tracewire._constants import DEFAULT_EXPERIMENT_ID, SpanAttributeKey, TraceMetadataKey
 from tracewire._json import loads
 from tracewire._span import Span
 from tracewire._status import TraceState
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import re
+    from collections.abc import Mapping
+    from typing import Any
+
 
 def _rfc3339_from_ms(ms: int) -> str:
-    moment = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
 
 
 def _ms_from_wire(value: Any) -> int:
@@ -26,6 +27,8 @@ def _ms_from_wire(value: Any) -> int:
     text = str(value)
     if text.isdigit():
         return int(text)
+    from datetime import datetime, timezone  # noqa: PLC0415 - read path only
+
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
@@ -275,8 +278,11 @@ class Trace:
         Raises:
             TypeError: If ``name`` is neither a string nor a compiled pattern.
         """
-        if name is not None and not isinstance(name, (str, re.Pattern)):
-            raise TypeError(f"name must be a str or re.Pattern, got {type(name).__name__}")
+        if name is not None and not isinstance(name, str):
+            import re  # noqa: PLC0415 - only needed (and already loaded) when a pattern is passed
+
+            if not isinstance(name, re.Pattern):
+                raise TypeError(f"name must be a str or re.Pattern, got {type(name).__name__}")
         matches = []
         for span in self.data.spans:
             if span_type is not None and span.span_type != span_type:
@@ -285,7 +291,7 @@ class Trace:
                 continue
             if isinstance(name, str) and span.name != name:
                 continue
-            if isinstance(name, re.Pattern) and not name.search(span.name):
+            if name is not None and not isinstance(name, str) and not name.search(span.name):
                 continue
             matches.append(span)
         return matches
@@ -296,6 +302,8 @@ class Trace:
 
     def to_json(self, pretty: bool = False) -> str:
         """Return :meth:`to_dict` as JSON text, indented when ``pretty``."""
+        import json  # noqa: PLC0415 - json pulls in `re`; keep it out of `import tracewire`
+
         return json.dumps(self.to_dict(), indent=2 if pretty else None, ensure_ascii=False)
 
     @classmethod
@@ -305,6 +313,8 @@ class Trace:
         Raises:
             ValueError: If the dict does not have the ``info`` and ``data`` parts.
         """
+        from collections.abc import Mapping  # noqa: PLC0415 - read path only
+
         if not isinstance(trace_dict, Mapping):
             raise ValueError  # noqa: TRY004 - a malformed payload is a bad value, as in MLflow(f"a trace dict is required, got {type(trace_dict).__name__}")
         info, data = trace_dict.get("info"), trace_dict.get("data")
@@ -320,6 +330,8 @@ class Trace:
             ValueError: If the text is not JSON or not a trace.
         """
         try:
+            import json  # noqa: PLC0415 - read path only
+
             data = json.loads(trace_json)
         except (TypeError, ValueError) as error:
             raise ValueError(f"not valid trace JSON: {error}") from None

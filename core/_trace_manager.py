@@ -7,9 +7,7 @@ The caller's thread only appends to lists and flips flags here. Building the fin
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
 
 from tracewire import _ids
 from tracewire._config import SETTINGS
@@ -17,8 +15,13 @@ from tracewire._constants import DEFAULT_EXPERIMENT_ID
 from tracewire._errors import warn_once
 from tracewire._status import SpanStatus, SpanStatusCode, TraceState
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
     from tracewire._span import LiveSpan, Span
+
 
 _last_trace_id: str | None = None
 _last_trace_id_in_context: ContextVar[str | None] = ContextVar(
