@@ -11,7 +11,7 @@ from contextvars import ContextVar
 
 from tracewire._config import SETTINGS
 from tracewire._constants import SpanAttributeKey
-from tracewire._ids import new_span_id, sample
+from tracewire._ids import new_root_ids, new_span_id, sample
 from tracewire._span import NO_OP_SPAN, LiveSpan, NoOpSpan
 from tracewire._trace_manager import new_trace
 
@@ -51,8 +51,9 @@ def begin_span(
         ratio = SETTINGS.sampling_ratio
         if ratio < 1.0 and sample() >= ratio:
             return NO_OP_SPAN
-        trace = new_trace(start_time_ns)
-        span = LiveSpan(trace, new_span_id(), None, name, start_time_ns, attributes)
+        trace_id, span_id = new_root_ids()
+        trace = new_trace(trace_id, start_time_ns)
+        span = LiveSpan(trace, span_id, None, name, start_time_ns, attributes)
         trace.root = span
     else:
         trace = parent._trace  # type: ignore[union-attr]

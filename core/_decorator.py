@@ -25,51 +25,53 @@ if TYPE_CHECKING:
     F = TypeVar("F", bound=Callable[..., Any])
 
 
-class _InputBinder:
-    """Turns a call's arguments into the span inputs: the bound arguments, ``self``/``cls`` dropped."""
+def _input_binder(fn: Callable[..., Any]) -> Callable[[tuple[Any, ...], dict[str, Any]], Any]:
+    """Build the function that turns one call's arguments into the span inputs.
 
-    __slots__ = ("_drop_cls", "_drop_self", "_names", "_signature")
+    Inputs are the bound arguments with ``self`` (and a ``cls`` that is a class) dropped. The common
+    case, positional arguments matching a plain signature, is specialized here once per decorated
+    function, because binding runs on every call.
+    """
+    import inspect  # noqa: PLC0415 - deferred: costs ~10 ms of import time
 
-    def __init__(self, fn: Callable[..., Any]) -> None:
-        import inspect  # noqa: PLC0415 - deferred: costs ~10 ms of import time
+    try:
+        signature: inspect.Signature | None = inspect.signature(fn)
+    except (TypeError, ValueError):  # some builtins have no introspectable signature
+        signature = None
+    params = list(signature.parameters.values()) if signature is not None else []
+    first = params[0].name if params else None
+    drop_self, drop_cls = first == "self", first == "cls"
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    names = (
+        tuple(p.name for p in params)
+        if signature is not None and all(p.kind in positional for p in params)
+        else None
+    )
+    arity = len(names) if names is not None else -1
 
+    def bind_general(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        if signature is None:
+            return {"args": list(args), **kwargs} if args else dict(kwargs)
         try:
-            self._signature: inspect.Signature | None = inspect.signature(fn)
-        except (TypeError, ValueError):  # some builtins have no introspectable signature
-            self._signature = None
-        self._names: tuple[str, ...] | None = None
-        first = None
-        if self._signature is not None:
-            params = list(self._signature.parameters.values())
-            first = params[0].name if params else None
-            positional = (
-                inspect.Parameter.POSITIONAL_ONLY,
-                inspect.Parameter.POSITIONAL_OR_KEYWORD,
-            )
-            if all(p.kind in positional for p in params):
-                self._names = tuple(p.name for p in params)
-        self._drop_self = first == "self"
-        self._drop_cls = first == "cls"
+            bound = signature.bind(*args, **kwargs)
+        except TypeError:  # the call itself will raise the user's TypeError
+            return {"args": list(args), **kwargs}
+        bound.apply_defaults()
+        return dict(bound.arguments)
 
-    def __call__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-        names = self._names
-        if names is not None and not kwargs and len(args) == len(names):
-            inputs = dict(zip(names, args, strict=False))  # lengths checked just above
-        elif self._signature is not None:
-            try:
-                bound = self._signature.bind(*args, **kwargs)
-            except TypeError:  # the call itself will raise the user's TypeError
-                inputs = {"args": list(args), **kwargs}
-            else:
-                bound.apply_defaults()
-                inputs = dict(bound.arguments)
-        else:
-            inputs = {"args": list(args), **kwargs} if args else dict(kwargs)
-        if self._drop_self:
+    def bind(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        inputs = (
+            dict(zip(names, args))  # type: ignore[arg-type]  # noqa: B905 - lengths are equal
+            if not kwargs and len(args) == arity
+            else bind_general(args, kwargs)
+        )
+        if drop_self:
             inputs.pop("self", None)
-        elif self._drop_cls and isinstance(inputs.get("cls"), type):
+        elif drop_cls and isinstance(inputs.get("cls"), type):
             del inputs["cls"]
         return inputs
+
+    return bind
 
 
 class _SpanRecipe:
@@ -93,7 +95,7 @@ class _SpanRecipe:
         }
         for key, value in (attributes or {}).items():
             self.attributes[str(key)] = snapshot(value)
-        self.bind = _InputBinder(fn)
+        self.bind = _input_binder(fn)
         self.output_reducer = output_reducer
 
     def start(

@@ -21,9 +21,10 @@ sample = _rng.random
 # An all-zero id is invalid in OpenTelemetry; at 2**-64 per span it is not worth a branch per call.
 
 
-def new_trace_id() -> str:
-    """Return a trace id: ``tr-`` plus 32 hex digits (a 128-bit OpenTelemetry trace id)."""
-    return "tr-" + _randbytes(16).hex()
+def new_root_ids() -> tuple[str, str]:
+    """Return a new trace id and its root span id, from one call to the generator."""
+    digits = _randbytes(24).hex()
+    return "tr-" + digits[:32], digits[32:]
 
 
 def new_span_id() -> str:

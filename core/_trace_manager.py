@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from contextvars import ContextVar
 
-from tracewire import _ids
 from tracewire._config import SETTINGS
 from tracewire._constants import DEFAULT_EXPERIMENT_ID
 from tracewire._errors import warn_once
@@ -96,11 +95,11 @@ def set_sink(sink: Callable[[InProgressTrace, list[Any]], None]) -> None:
     _sink = sink
 
 
-def new_trace(started_ns: int) -> InProgressTrace:
+def new_trace(trace_id: str, started_ns: int) -> InProgressTrace:
     """Register a new trace (its root span is about to start) and evict stale ones."""
     if _in_progress:
         _evict_stale(started_ns)
-    trace = InProgressTrace(_ids.new_trace_id(), started_ns)
+    trace = InProgressTrace(trace_id, started_ns)
     _in_progress[trace.trace_id] = trace
     return trace
 

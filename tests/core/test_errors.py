@@ -10,8 +10,13 @@ import tracewire
 from tracewire import _context
 
 
-def _broken_span_id() -> str:
+def _broken_ids() -> str:
     raise RuntimeError("tracewire bug")
+
+
+def _break_span_creation(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_context, "new_span_id", _broken_ids)
+    monkeypatch.setattr(_context, "new_root_ids", _broken_ids)
 
 
 @tracewire.trace
@@ -24,7 +29,7 @@ def test_internal_error_is_logged_once_and_the_call_still_works(
 ) -> None:
     """Without strict mode, a failure inside tracewire is logged once; the user's call returns."""
     monkeypatch.setenv("TRACEWIRE_STRICT", "0")
-    monkeypatch.setattr(_context, "new_span_id", _broken_span_id)
+    _break_span_creation(monkeypatch)
     monkeypatch.setattr(tracewire._errors, "_reported", set())
     with caplog.at_level(logging.WARNING, logger="tracewire"):
         assert _double(2) == 4
@@ -39,7 +44,7 @@ def test_internal_error_is_logged_once_and_the_call_still_works(
 def test_internal_error_keeps_the_users_exception(monkeypatch: pytest.MonkeyPatch) -> None:
     """When tracing is broken, the user's own exception still propagates unchanged."""
     monkeypatch.setenv("TRACEWIRE_STRICT", "0")
-    monkeypatch.setattr(_context, "new_span_id", _broken_span_id)
+    _break_span_creation(monkeypatch)
     error = LookupError("user's")
 
     @tracewire.trace
@@ -53,6 +58,6 @@ def test_internal_error_keeps_the_users_exception(monkeypatch: pytest.MonkeyPatc
 
 def test_internal_error_raises_in_strict_mode(monkeypatch: pytest.MonkeyPatch) -> None:
     """With TRACEWIRE_STRICT=1 (the test suite's setting) internal errors raise."""
-    monkeypatch.setattr(_context, "new_span_id", _broken_span_id)
+    _break_span_creation(monkeypatch)
     with pytest.raises(RuntimeError, match="tracewire bug"):
         _double(1)
