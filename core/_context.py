@@ -19,6 +19,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+_time_ns = time.time_ns
+
 ACTIVE_SPAN: ContextVar[LiveSpan | NoOpSpan | None] = ContextVar(
     "tracewire_active_span", default=None
 )
@@ -46,7 +48,7 @@ def begin_span(
     if not SETTINGS.enabled or parent is NO_OP_SPAN:
         return NO_OP_SPAN
     if start_time_ns is None:
-        start_time_ns = time.time_ns()
+        start_time_ns = _time_ns()
     if parent is None:
         ratio = SETTINGS.sampling_ratio
         if ratio < 1.0 and sample() >= ratio:

@@ -13,7 +13,7 @@ from tracewire._constants import (
 )
 from tracewire._context import ACTIVE_SPAN, begin_span
 from tracewire._errors import report_internal_error, warn_once
-from tracewire._json import dumps, snapshot
+from tracewire._json import SCALAR_TYPES, dumps, snapshot
 from tracewire._span import NO_OP_SPAN, LiveSpan, NoOpSpan
 from tracewire._span_event import SpanEvent
 
@@ -23,6 +23,11 @@ if TYPE_CHECKING:
     from typing import Any, TypeVar, overload
 
     F = TypeVar("F", bound=Callable[..., Any])
+
+
+# Looked up on every call; module constants spare two attribute lookups each time.
+_INPUTS = SpanAttributeKey.INPUTS
+_OUTPUTS = SpanAttributeKey.OUTPUTS
 
 
 def _input_binder(fn: Callable[..., Any]) -> Callable[[tuple[Any, ...], dict[str, Any]], Any]:
@@ -105,9 +110,7 @@ class _SpanRecipe:
         try:
             span = begin_span(self.name, parent, self.attributes.copy())
             if isinstance(span, LiveSpan):
-                span._attributes[SpanAttributeKey.INPUTS] = snapshot(
-                    self.bind(args, kwargs), owned=True
-                )
+                span._attributes[_INPUTS] = snapshot(self.bind(args, kwargs), owned=True)
             return span
         except Exception:  # noqa: BLE001 - reported by policy
             report_internal_error("starting a span")
@@ -118,8 +121,9 @@ def _finish(span: LiveSpan | NoOpSpan, result: Any) -> None:
     if span is NO_OP_SPAN:
         return
     try:
-        if SpanAttributeKey.OUTPUTS not in span._attributes:  # type: ignore[union-attr]
-            span._attributes[SpanAttributeKey.OUTPUTS] = snapshot(result)  # type: ignore[union-attr]
+        attributes = span._attributes  # type: ignore[union-attr]
+        if _OUTPUTS not in attributes:
+            attributes[_OUTPUTS] = result if type(result) in SCALAR_TYPES else snapshot(result)
         span.end()
     except Exception:  # noqa: BLE001 - reported by policy
         report_internal_error("ending a span")

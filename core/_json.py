@@ -143,7 +143,7 @@ def loads(text: str) -> Any:
         return text
 
 
-_SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
+SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
 _SMALL = 16  # containers up to this size are copied; beyond it the C JSON encoder is faster
 
 
@@ -152,12 +152,12 @@ def _copy_small(value: Any) -> Any:
     kind = type(value)
     if kind is dict and len(value) <= _SMALL:
         for key, item in value.items():
-            if type(key) is not str or type(item) not in _SCALAR_TYPES:
+            if type(key) is not str or type(item) not in SCALAR_TYPES:
                 return None
         return value.copy()
     if (kind is list or kind is tuple) and len(value) <= _SMALL:
         for item in value:
-            if type(item) not in _SCALAR_TYPES:
+            if type(item) not in SCALAR_TYPES:
                 return None
         return list(value)
     return None
@@ -179,14 +179,14 @@ def snapshot(value: Any, *, owned: bool = False) -> Any:
         The value, a copy, or an :class:`EncodedJson`.
     """
     kind = type(value)
-    if kind in _SCALAR_TYPES:
+    if kind in SCALAR_TYPES:
         return value
     if kind is dict and len(value) <= _SMALL:
         frozen = value if owned else {}
         for key, item in value.items():
             if type(key) is not str:
                 return EncodedJson(dumps(value))
-            if type(item) in _SCALAR_TYPES:
+            if type(item) in SCALAR_TYPES:
                 if not owned:
                     frozen[key] = item
                 continue

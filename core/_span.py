@@ -25,7 +25,9 @@ if TYPE_CHECKING:
     from tracewire._trace_manager import InProgressTrace
 
 
-_UNSET_STATUS = SpanStatus(SpanStatusCode.UNSET)
+_UNSET_CODE = SpanStatusCode.UNSET
+_UNSET_STATUS = SpanStatus(_UNSET_CODE)
+_time_ns = time.time_ns
 _OK_STATUS = SpanStatus(SpanStatusCode.OK)
 _PRIMITIVES = (str, bool, int, float)
 
@@ -445,11 +447,11 @@ class LiveSpan(Span):
             self.set_attributes(attributes)
         if status is not None:
             self.set_status(status)
-        if self._status.status_code is SpanStatusCode.UNSET:
+        if self._status is _UNSET_STATUS or self._status.status_code is _UNSET_CODE:
             self._status = _OK_STATUS
         if SETTINGS.span_processors:
             self._run_processors()
-        self._end_time_ns = time.time_ns() if end_time_ns is None else int(end_time_ns)
+        self._end_time_ns = _time_ns() if end_time_ns is None else int(end_time_ns)
         self._trace.span_ended(self)
 
     def _run_processors(self) -> None:

@@ -75,8 +75,12 @@ class InProgressTrace:
             return
         if span is self.root:
             self.closed = True
-            ended = [s for s in self.spans if s._end_time_ns is not None]
-            _finish(self, ended)
+            spans = self.spans
+            # Snapshot the ended spans: children started from now on are late and not exported.
+            if len(spans) == 1:
+                _finish(self, [span])
+            else:
+                _finish(self, [s for s in spans if s._end_time_ns is not None])
 
 
 _in_progress: dict[str, InProgressTrace] = {}
