@@ -35,6 +35,14 @@ if TYPE_CHECKING:
     from typing import Any
 
 _BATCH_SIZE = 256
+# Constants read once per exported trace, bound here to spare class-attribute and enum lookups.
+_SCHEMA_VERSION_KEY = TraceMetadataKey.SCHEMA_VERSION
+_SCHEMA_VERSION = str(TRACE_SCHEMA_VERSION)
+_TOKEN_USAGE_KEY = TraceMetadataKey.TOKEN_USAGE
+_TRACE_NAME_KEY = TraceTagKey.TRACE_NAME
+_STATE_UNSPECIFIED = TraceState.STATE_UNSPECIFIED
+_GATHER_S = 0.01  # how long the export thread lets a burst of traces accumulate
+_IDLE_CHECK_S = 1.0
 # The root span's inputs and outputs: where they go in metadata, and whose message they preview.
 _ROOT_IO = (
     (SpanAttributeKey.INPUTS, TraceMetadataKey.INPUTS, "user"),
@@ -55,15 +63,14 @@ def build_trace(record: InProgressTrace, spans: list[Any]) -> Trace:
     Returns:
         The trace, with previews, token totals and MLflow's standard metadata filled in.
     """
-    finished = [span.to_immutable_span() if isinstance(span, LiveSpan) else span for span in spans]
-    root_id = record.root.span_id if record.root is not None else None
-    root_index = next((i for i, span in enumerate(spans) if span.span_id == root_id), 0)
+    finished = [span.to_immutable_span() if type(span) is LiveSpan else span for span in spans]
+    root_index = _root_index(record, spans)
 
-    metadata = {TraceMetadataKey.SCHEMA_VERSION: str(TRACE_SCHEMA_VERSION)}
+    metadata = {_SCHEMA_VERSION_KEY: _SCHEMA_VERSION}
     tags: dict[str, str] = {}
     request_time = 0
     duration = None
-    state = record.state or TraceState.STATE_UNSPECIFIED
+    state = record.state or _STATE_UNSPECIFIED
     previews = {"user": record.request_preview, "assistant": record.response_preview}
     if finished:
         root, live_root = finished[root_index], spans[root_index]
@@ -75,17 +82,17 @@ def build_trace(record: InProgressTrace, spans: list[Any]) -> Trace:
             if previews[role] is None:
                 load = functools.partial(live_root.get_attribute, attribute_key)
                 previews[role] = preview(value_json, load, role)
-        tags[TraceTagKey.TRACE_NAME] = root.name
-        request_time = root.start_time_ns // 1_000_000
-        if root.end_time_ns is not None:
-            duration = (root.end_time_ns - root.start_time_ns) // 1_000_000
+        tags[_TRACE_NAME_KEY] = root._name
+        request_time = root._start_time_ns // 1_000_000
+        if root._end_time_ns is not None:
+            duration = (root._end_time_ns - root._start_time_ns) // 1_000_000
         if record.state is None:
             state = TraceState.from_span_status(root.status)
     if record.metadata:
         metadata.update(record.metadata)
     usage = aggregate_token_usage(spans)
     if usage is not None:
-        metadata[TraceMetadataKey.TOKEN_USAGE] = dumps(usage)
+        metadata[_TOKEN_USAGE_KEY] = dumps(usage)
     if record.tags:
         tags.update(record.tags)
     info = TraceInfo(
@@ -101,6 +108,17 @@ def build_trace(record: InProgressTrace, spans: list[Any]) -> Trace:
         tags=tags,
     )
     return Trace(info, TraceData(finished))
+
+
+def _root_index(record: InProgressTrace, spans: list[Any]) -> int:
+    """Position of the root span: first, unless an evicted trace lost it."""
+    root = record.root
+    if root is None or not spans or spans[0].span_id == root._span_id:
+        return 0
+    for index, span in enumerate(spans):
+        if span.span_id == root._span_id:
+            return index
+    return 0
 
 
 class Exporter:
@@ -124,6 +142,7 @@ class Exporter:
         self._queue: deque[Any] = deque()
         # `threading` is imported when the first trace finishes, not by `import tracewire`.
         self._wakeup: threading.Event | None = None
+        self._hurry: threading.Event  # created with the thread
         self._thread: threading.Thread | None = None
         self._start_lock = allocate_lock()
         self._strict_errors: list[BaseException] = []
@@ -139,12 +158,15 @@ class Exporter:
                 self.max_queue_size,
             )
             return
-        self._queue.append((record, spans))
-        wakeup = self._wakeup
-        if wakeup is None:
-            wakeup = self._start()
-        if not wakeup.is_set():
-            wakeup.set()
+        queue = self._queue
+        queue.append((record, spans))
+        # Waking the export thread costs the caller a futex call and a GIL hand-off, so it is woken
+        # only when work appears after idling or a full batch is waiting; in between it gathers.
+        waiting = len(queue)
+        if waiting == 1 or waiting % _BATCH_SIZE == 0:
+            wakeup = self._wakeup or self._start()
+            if not wakeup.is_set():
+                wakeup.set()
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every trace queued so far has reached the destination.
@@ -164,6 +186,7 @@ class Exporter:
 
             done = threading.Event()
             self._queue.append(done)
+            self._hurry.set()
             wakeup.set()
             drained = done.wait(timeout)
         else:
@@ -180,6 +203,7 @@ class Exporter:
 
         with self._start_lock:
             if self._wakeup is None:
+                self._hurry = threading.Event()
                 wakeup = threading.Event()
                 thread = threading.Thread(
                     target=self._run, args=(wakeup,), name="tracewire-export", daemon=True
@@ -190,9 +214,14 @@ class Exporter:
             return self._wakeup
 
     def _run(self, wakeup: threading.Event) -> None:
+        hurry = self._hurry
         while True:
-            wakeup.wait()
+            # The timeout is a safety net for a wake-up lost between two producers.
+            wakeup.wait(_IDLE_CHECK_S)
             wakeup.clear()
+            if not hurry.is_set():
+                hurry.wait(_GATHER_S)  # let a burst accumulate; flush() cuts this short
+            hurry.clear()
             self._drain()
 
     def _drain(self) -> None:

@@ -19,10 +19,9 @@ def truncate(text: str, limit: int = MAX_CHARS_IN_PREVIEW) -> str:
 
     NUL characters are replaced, as some stores reject them.
     """
-    text = text.replace("\x00", "\ufffd")
-    if len(text) <= limit:
-        return text
-    return text[: limit - len(TRUNCATION_SUFFIX)] + TRUNCATION_SUFFIX
+    if len(text) > limit:
+        text = text[: limit - len(TRUNCATION_SUFFIX)] + TRUNCATION_SUFFIX
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
 
 
 def _content_text(content: Any) -> str | None:
@@ -85,6 +84,9 @@ def preview(value_json: str, load_value: Callable[[], Any], role: str) -> str:
         load_value: Returns the value as Python objects; called only when the JSON looks chat-shaped.
         role: ``"user"`` for a request preview, ``"assistant"`` for a response preview.
     """
-    keys = _REQUEST_KEYS if role == "user" else _RESPONSE_KEYS
-    text = _chat_text(load_value(), role) if any(key in value_json for key in keys) else None
+    text = None
+    for key in _REQUEST_KEYS if role == "user" else _RESPONSE_KEYS:
+        if key in value_json:
+            text = _chat_text(load_value(), role)
+            break
     return truncate(text or value_json)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from tracewire._constants import SpanAttributeKey, TokenUsageKey
 
+_CHAT_USAGE = SpanAttributeKey.CHAT_USAGE
 _TOTALS = (TokenUsageKey.INPUT_TOKENS, TokenUsageKey.OUTPUT_TOKENS, TokenUsageKey.TOTAL_TOKENS)
 _OPTIONAL = (
     TokenUsageKey.CACHE_READ_INPUT_TOKENS,
@@ -56,7 +57,10 @@ def aggregate_token_usage(spans: Sequence[Any]) -> dict[str, int] | None:
         ``input_tokens``, ``output_tokens`` and ``total_tokens`` (plus cache and reasoning keys when
         any span reported them), or ``None`` when no span carries usage.
     """
-    if not any(SpanAttributeKey.CHAT_USAGE in span._attributes for span in spans):
+    for span in spans:
+        if _CHAT_USAGE in span._attributes:
+            break
+    else:
         return None
     by_id = {span.span_id: span for span in spans}
     children: dict[str | None, list[Any]] = {}
