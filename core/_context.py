@@ -13,7 +13,7 @@ from tracewire._config import SETTINGS
 from tracewire._constants import SpanAttributeKey
 from tracewire._ids import new_root_ids, new_span_id, sample
 from tracewire._span import NO_OP_SPAN, LiveSpan, NoOpSpan
-from tracewire._trace_manager import new_trace
+from tracewire._trace_manager import InProgressTrace
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def begin_span(
         if ratio < 1.0 and sample() >= ratio:
             return NO_OP_SPAN
         trace_id, span_id = new_root_ids()
-        trace = new_trace(trace_id, start_time_ns)
+        trace = InProgressTrace(trace_id, start_time_ns)
         span = LiveSpan(trace, span_id, None, name, start_time_ns, attributes)
         trace.root = span
     else:

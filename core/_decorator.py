@@ -192,14 +192,21 @@ class _GeneratorRecorder:
 
 
 def _wrap_sync(fn: Callable[..., Any], recipe: _SpanRecipe) -> Callable[..., Any]:
-    # Closure-bound names: this wrapper runs on every call, so no global or method lookups.
-    settings, start = SETTINGS, recipe.start
+    # The most common wrapper, so recipe.start() and _finish() are inlined here and every name is
+    # closure-bound: each saved call or lookup is paid on every traced call.
+    settings, name, attributes, bind = SETTINGS, recipe.name, recipe.attributes, recipe.bind
     get_active, set_active, reset_active = ACTIVE_SPAN.get, ACTIVE_SPAN.set, ACTIVE_SPAN.reset
 
     def traced(*args: Any, **kwargs: Any) -> Any:
         if not settings.enabled:
             return fn(*args, **kwargs)
-        span = start(get_active(), args, kwargs)
+        try:
+            span = begin_span(name, get_active(), attributes.copy())
+            if span is not NO_OP_SPAN:
+                span._attributes[_INPUTS] = snapshot(bind(args, kwargs), owned=True)  # type: ignore[union-attr]
+        except Exception:  # noqa: BLE001 - reported by policy
+            report_internal_error("starting a span")
+            span = NO_OP_SPAN
         token = set_active(span)
         try:
             result = fn(*args, **kwargs)
@@ -208,7 +215,16 @@ def _wrap_sync(fn: Callable[..., Any], recipe: _SpanRecipe) -> Callable[..., Any
             _fail(span, error)
             raise
         reset_active(token)
-        _finish(span, result)
+        if span is not NO_OP_SPAN:
+            try:
+                recorded = span._attributes  # type: ignore[union-attr]
+                if _OUTPUTS not in recorded:
+                    recorded[_OUTPUTS] = (
+                        result if type(result) in SCALAR_TYPES else snapshot(result)
+                    )
+                span.end()
+            except Exception:  # noqa: BLE001 - reported by policy
+                report_internal_error("ending a span")
         return result
 
     return traced

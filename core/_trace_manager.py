@@ -7,7 +7,7 @@ The caller's thread only appends to lists and flips flags here. Building the fin
 from __future__ import annotations
 
 import time
-from contextvars import ContextVar
+from _thread import _local
 
 from tracewire._config import SETTINGS
 from tracewire._constants import DEFAULT_EXPERIMENT_ID
@@ -23,9 +23,13 @@ if TYPE_CHECKING:
 
 
 _last_trace_id: str | None = None
-_last_trace_id_in_context: ContextVar[str | None] = ContextVar(
-    "tracewire_last_trace_id", default=None
-)
+
+
+class _LastTraceInThread(_local):
+    trace_id: str | None = None
+
+
+_last_in_thread = _LastTraceInThread()
 
 
 class InProgressTrace:
@@ -44,11 +48,15 @@ class InProgressTrace:
     metadata: dict[str, str] | None = None
 
     def __init__(self, trace_id: str, started_ns: int) -> None:
+        """Register a new trace (its root span is about to start), evicting stale ones first."""
+        if _in_progress:
+            _evict_stale(started_ns)
         self.trace_id = trace_id
         self.started_ns = started_ns
         self.root: LiveSpan | None = None
         self.spans: list[LiveSpan] = []
         self.closed = False
+        _in_progress[trace_id] = self
 
     def add_tags(self, tags: dict[str, str]) -> None:
         """Add or overwrite trace tags."""
@@ -74,13 +82,16 @@ class InProgressTrace:
             )
             return
         if span is self.root:
+            global _last_trace_id
             self.closed = True
+            _in_progress.pop(self.trace_id, None)
+            _last_trace_id = _last_in_thread.trace_id = self.trace_id
             spans = self.spans
             # Snapshot the ended spans: children started from now on are late and not exported.
             if len(spans) == 1:
-                _finish(self, [span])
+                _sink(self, [span])
             else:
-                _finish(self, [s for s in spans if s._end_time_ns is not None])
+                _sink(self, [s for s in spans if s._end_time_ns is not None])
 
 
 _in_progress: dict[str, InProgressTrace] = {}
@@ -99,32 +110,15 @@ def set_sink(sink: Callable[[InProgressTrace, list[Any]], None]) -> None:
     _sink = sink
 
 
-def new_trace(trace_id: str, started_ns: int) -> InProgressTrace:
-    """Register a new trace (its root span is about to start) and evict stale ones."""
-    if _in_progress:
-        _evict_stale(started_ns)
-    trace = InProgressTrace(trace_id, started_ns)
-    _in_progress[trace.trace_id] = trace
-    return trace
-
-
 def get_in_progress(trace_id: str) -> InProgressTrace | None:
     """Return the in-progress trace with this id, if its root span has not ended."""
     return _in_progress.get(trace_id)
 
 
-def _finish(trace: InProgressTrace, spans: list[LiveSpan]) -> None:
-    global _last_trace_id
-    _in_progress.pop(trace.trace_id, None)
-    _last_trace_id = trace.trace_id
-    _last_trace_id_in_context.set(trace.trace_id)
-    _sink(trace, spans)
-
-
 def last_trace_id(*, thread_local: bool = False) -> str | None:
     """Return the id of the last trace finished in this process (or this context)."""
     if thread_local:
-        return _last_trace_id_in_context.get()
+        return _last_in_thread.trace_id
     return _last_trace_id
 
 
@@ -187,8 +181,7 @@ def clear_in_progress() -> None:
     """Forget every trace in progress without exporting it (test isolation)."""
     global _last_trace_id
     _in_progress.clear()
-    _last_trace_id = None
-    _last_trace_id_in_context.set(None)
+    _last_trace_id = _last_in_thread.trace_id = None
 
 
 def in_progress_count() -> int:
