@@ -53,3 +53,29 @@ def test_wheel_metadata_declares_only_light_dependencies(wheel: zipfile.ZipFile)
         if line.startswith("Requires-Dist:") and "extra ==" not in line
     ]
     assert sorted(r.split(">")[0].split("=")[0].strip() for r in requires) == ["pluggy", "wrapt"]
+
+
+@pytest.mark.parametrize("editable", [False, True], ids=["regular", "editable"])
+def test_pip_install_gives_an_importable_package(
+    editable: bool, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """``pip install .`` and ``pip install -e .`` both give a working ``import tracewire``."""
+    venv = tmp_path_factory.mktemp("venv")
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    python = venv / ("Scripts" if sys.platform == "win32" else "bin") / "python"
+    target = ["-e", str(ROOT)] if editable else [str(ROOT)]
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", *target],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    check = (
+        "import tracewire, tracewire.entities, tracewire.tracing.constant\n"
+        "with tracewire.start_span('s'):\n    pass\n"
+        "print(tracewire.get_trace(tracewire.get_last_active_trace_id()).info.state.value)\n"
+    )
+    result = subprocess.run(
+        [str(python), "-c", check], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "OK"
