@@ -165,7 +165,7 @@ def get_last_active_trace_id(thread_local: bool = False) -> str | None:
     """Return the id of the most recently finished trace.
 
     Args:
-        thread_local: Look only at traces finished in the current thread / context.
+        thread_local: Look only at traces finished in the current thread.
     """
     return last_trace_id(thread_local=thread_local)
 

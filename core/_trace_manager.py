@@ -110,13 +110,8 @@ def set_sink(sink: Callable[[InProgressTrace, list[Any]], None]) -> None:
     _sink = sink
 
 
-def get_in_progress(trace_id: str) -> InProgressTrace | None:
-    """Return the in-progress trace with this id, if its root span has not ended."""
-    return _in_progress.get(trace_id)
-
-
 def last_trace_id(*, thread_local: bool = False) -> str | None:
-    """Return the id of the last trace finished in this process (or this context)."""
+    """Return the id of the last trace finished in this process (or in this thread)."""
     if thread_local:
         return _last_in_thread.trace_id
     return _last_trace_id
