@@ -38,6 +38,9 @@ class TraceDestination:
     def shutdown(self) -> None:
         """Release resources; called once at exit or when the destination is replaced."""
 
+    def reset_after_fork(self) -> None:
+        """Drop locks and connections inherited from the parent process (called in a fork child)."""
+
 
 class MemoryDestination(TraceDestination):
     """Keeps the most recent traces in memory (``memory://``).
@@ -79,6 +82,10 @@ class MemoryDestination(TraceDestination):
         """Delete traces by id; return how many were deleted."""
         with self._lock:
             return sum(self._traces.pop(trace_id, None) is not None for trace_id in trace_ids)
+
+    def reset_after_fork(self) -> None:
+        """Replace the lock, which the parent's export thread may have held at fork time."""
+        self._lock = allocate_lock()
 
     def clear(self) -> None:
         """Forget every trace."""

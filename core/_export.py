@@ -165,7 +165,7 @@ class Exporter:
         waiting = len(queue)
         if waiting == 1 or waiting % _BATCH_SIZE == 0:
             wakeup = self._wakeup or self._start()
-            if not wakeup.is_set():
+            if wakeup is not None and not wakeup.is_set():
                 wakeup.set()
 
     def flush(self, timeout: float | None = None) -> bool:
@@ -198,7 +198,7 @@ class Exporter:
             raise error
         return drained
 
-    def _start(self) -> threading.Event:
+    def _start(self) -> threading.Event | None:
         import threading  # noqa: PLC0415 - deferred until the first trace finishes
 
         with self._start_lock:
@@ -208,8 +208,11 @@ class Exporter:
                 thread = threading.Thread(
                     target=self._run, args=(wakeup,), name="tracewire-export", daemon=True
                 )
+                try:
+                    thread.start()
+                except RuntimeError:  # interpreter shutdown: the exit flush drains inline
+                    return None
                 self._wakeup = wakeup
-                thread.start()
                 self._thread = thread
             return self._wakeup
 
@@ -291,6 +294,7 @@ class Exporter:
         self._wakeup = None
         self._thread = None
         self._start_lock = allocate_lock()
+        self.destination.reset_after_fork()
 
 
 EXPORTER = Exporter()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import sys
 import textwrap
@@ -183,3 +184,27 @@ def test_traces_unfinished_at_exit_are_exported_as_errors(tmp_path: Path) -> Non
     statuses = {s["name"]: s["status"]["code"] for s in trace["data"]["spans"]}
     assert statuses == {"server-loop": "STATUS_CODE_ERROR", "handled": "STATUS_CODE_OK"}
     assert "program exited first" in result.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+# Python 3.12+ warns about fork() with threads running (our export thread); that is the scenario.
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_forked_child_traces_and_reads_its_own_traces() -> None:
+    """After fork, the child gets a fresh export thread and can record and read traces."""
+    _one_trace("parent")
+    tracewire.flush()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report through the pipe, never return into pytest
+        code = 1
+        try:
+            trace_id = _one_trace("child")
+            found = tracewire.get_trace(trace_id)
+            code = 0 if found is not None and found.data.spans[0].name == "child" else 2
+        finally:
+            os.write(write, bytes([code]))
+            os._exit(0)
+    os.close(write)
+    status = os.read(read, 1)
+    os.waitpid(pid, 0)
+    assert status == b"\x00"
