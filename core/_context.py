@@ -10,7 +10,6 @@ import time
 from contextvars import ContextVar
 
 from tracewire._config import SETTINGS
-from tracewire._constants import SpanAttributeKey
 from tracewire._ids import new_root_ids, new_span_id, sample
 from tracewire._span import NO_OP_SPAN, LiveSpan, NoOpSpan
 from tracewire._trace_manager import InProgressTrace
@@ -69,8 +68,3 @@ def begin_span(
         )
     trace.spans.append(span)
     return span
-
-
-def span_type_attributes(span_type: str) -> dict[str, Any]:
-    """Return the initial attribute dict of a span of ``span_type``."""
-    return {SpanAttributeKey.SPAN_TYPE: str(span_type)}

@@ -312,8 +312,3 @@ def set_destination(destination: TraceDestination) -> None:
     EXPORTER.destination = destination
     if previous is not destination:
         previous.shutdown()
-
-
-def get_destination() -> TraceDestination:
-    """Return the current destination."""
-    return EXPORTER.destination

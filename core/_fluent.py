@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tracewire._constants import SpanType, TraceMetadataKey
-from tracewire._context import ACTIVE_SPAN, begin_span, span_type_attributes
+from tracewire._constants import SpanAttributeKey, SpanType, TraceMetadataKey
+from tracewire._context import ACTIVE_SPAN, begin_span
 from tracewire._errors import log, report_internal_error
 from tracewire._export import EXPORTER
 from tracewire._json import snapshot
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 
 def _initial_attributes(span_type: str, attributes: Mapping[str, Any] | None) -> dict[str, Any]:
-    initial = span_type_attributes(span_type)
+    initial: dict[str, Any] = {SpanAttributeKey.SPAN_TYPE: str(span_type)}
     if attributes:
         for key, value in attributes.items():
             initial[str(key)] = snapshot(value)

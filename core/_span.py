@@ -12,7 +12,7 @@ import time
 
 from tracewire._config import SETTINGS
 from tracewire._constants import NO_OP_SPAN_TRACE_ID, TRACE_REQUEST_ID_PREFIX, SpanAttributeKey
-from tracewire._errors import report_internal_error, warn_once
+from tracewire._errors import warn_once
 from tracewire._json import dumps, loads, snapshot, thaw
 from tracewire._span_event import SpanEvent
 from tracewire._status import SpanStatus, SpanStatusCode
@@ -563,11 +563,3 @@ class NoOpSpan:
 
 
 NO_OP_SPAN = NoOpSpan()
-
-
-def end_span_safely(span: LiveSpan | NoOpSpan, **kwargs: Any) -> None:
-    """End ``span``, reporting (not raising) any internal error."""
-    try:
-        span.end(**kwargs)
-    except Exception:  # noqa: BLE001 - reported by policy
-        report_internal_error("ending a span")
