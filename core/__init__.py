@@ -10,11 +10,15 @@ The manual API follows MLflow Tracing 3.x, so MLflow's documented examples run u
 
     with tracewire.start_span("rerank") as span:
         span.set_inputs({"n": 10})
+
+Integrations come from plugins: ``tracewire.autolog()`` turns on every installed one, and
+``tracewire.<name>.autolog()`` one of them (see :mod:`tracewire.integration`).
 """
 
 from __future__ import annotations
 
 from tracewire import entities, tracing
+from tracewire._autolog import autolog
 from tracewire._decorator import trace
 from tracewire._fluent import (
     flush,
@@ -42,7 +46,42 @@ from tracewire.entities import (
     TraceState,
 )
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from tracewire import hookspecs as hookspecs
+    from tracewire import integration as integration
+    from tracewire import testing as testing
+    from tracewire.hookspecs import hookimpl as hookimpl
+
 __version__ = "0.1.0"
+
+# Public names that cost an import (pluggy, wrapt), so they load on first access.
+_LAZY_SUBMODULES = frozenset({"hookspecs", "integration", "testing"})
+_LAZY_ATTRIBUTES = frozenset({"hookimpl", *_LAZY_SUBMODULES})
+
+
+def __getattr__(name: str) -> Any:
+    """Resolve lazy public names, then registered integrations: ``tracewire.openai``."""
+    if name.startswith("_"):
+        raise AttributeError(f"module 'tracewire' has no attribute {name!r}")
+    from importlib import import_module  # noqa: PLC0415 - deferred: most programs never need it
+
+    if name in _LAZY_SUBMODULES:
+        return import_module(f"tracewire.{name}")
+    if name == "hookimpl":
+        return import_module("tracewire.hookspecs").hookimpl
+    return import_module("tracewire._autolog").resolve(name)
+
+
+def __dir__() -> list[str]:
+    """List the public names and the registered integrations (loading the plugins)."""
+    from tracewire._plugins import integrations  # noqa: PLC0415 - loads plugins on demand
+
+    dunders = {name for name in globals() if name.startswith("__")}
+    return sorted({*dunders, *__all__, *_LAZY_SUBMODULES, *integrations()})
+
 
 __all__ = [
     "Document",
@@ -58,12 +97,14 @@ __all__ = [
     "TraceInfo",
     "TraceState",
     "__version__",
+    "autolog",
     "entities",
     "flush",
     "get_active_trace_id",
     "get_current_active_span",
     "get_last_active_trace_id",
     "get_trace",
+    "hookimpl",
     "search_traces",
     "start_span",
     "start_span_no_context",

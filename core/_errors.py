@@ -11,6 +11,7 @@ import os
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import logging
+    from typing import Literal
 
 
 def log() -> logging.Logger:
@@ -42,27 +43,38 @@ def report_internal_error(where: str) -> None:
     """
     if strict_mode():
         raise  # noqa: PLE0704 - called from inside an except block by contract
+    log_internal_error(where, True)
+
+
+def log_internal_error(where: str, exc_info: BaseException | Literal[True]) -> None:
+    """Log an internal error: with its traceback the first time per ``where``, then at debug level.
+
+    Args:
+        where: A short description of what tracewire was doing, used as the log message.
+        exc_info: The exception, or ``True`` for the one being handled.
+    """
     if where in _reported:
-        log().debug("tracewire internal error while %s", where, exc_info=True)
+        log().debug("tracewire internal error while %s", where, exc_info=exc_info)
         return
     _reported.add(where)
     log().warning(
         "tracewire internal error while %s; tracing continues, your program is unaffected",
         where,
-        exc_info=True,
+        exc_info=exc_info,
     )
 
 
-def warn_once(key: str, message: str, *args: object) -> None:
+def warn_once(key: str, message: str, *args: object, exc_info: bool = False) -> None:
     """Log a warning the first time ``key`` is seen in this process.
 
     Args:
         key: Identity of the warning; repeats with the same key are logged at debug level.
         message: A ``logging``-style format string.
         *args: Arguments for ``message``.
+        exc_info: Attach the traceback of the exception being handled.
     """
     if key in _reported:
-        log().debug(message, *args)
+        log().debug(message, *args, exc_info=exc_info)
         return
     _reported.add(key)
-    log().warning(message, *args)
+    log().warning(message, *args, exc_info=exc_info)

@@ -307,8 +307,21 @@ if hasattr(os, "register_at_fork"):
 
 def set_destination(destination: TraceDestination) -> None:
     """Send traces finished from now on to ``destination`` (pending ones are flushed first)."""
+    previous = swap_destination(destination)
+    if previous is not destination:
+        previous.shutdown()
+
+
+def swap_destination(destination: TraceDestination) -> TraceDestination:
+    """Like :func:`set_destination`, but return the previous destination instead of shutting it down.
+
+    Args:
+        destination: Where traces finished from now on go.
+
+    Returns:
+        The previous destination, still open, for the caller to restore later.
+    """
     EXPORTER.flush()
     previous = EXPORTER.destination
     EXPORTER.destination = destination
-    if previous is not destination:
-        previous.shutdown()
+    return previous

@@ -1,0 +1,229 @@
+"""A transparent proxy for SDK streams that ends the stream's span exactly once.
+
+The span ends when the stream is exhausted, raises, is closed, leaves its ``with`` block, or is
+garbage-collected unread, whichever comes first. The caller keeps every method and attribute of the
+SDK's stream object (``isinstance`` holds), and sees exactly the items the SDK produced, except
+those the recorder deliberately hides (such as a usage-only chunk we asked for ourselves).
+"""
+
+from __future__ import annotations
+
+import time
+
+import wrapt
+
+from tracewire._errors import report_internal_error
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import TracebackType
+    from typing import Any
+
+    from tracewire._span import LiveSpan
+
+_time_ns = time.time_ns
+
+#: Span attribute saying how a stream ended; one of the ``StreamEnd`` values.
+STREAM_END_ATTRIBUTE = "tracewire.stream.end"
+#: Seconds from the call to the first item (OpenTelemetry GenAI semantic conventions' name).
+TIME_TO_FIRST_CHUNK_ATTRIBUTE = "gen_ai.response.time_to_first_chunk"
+
+
+class StreamEnd:
+    """How a traced stream ended, recorded as the ``tracewire.stream.end`` span attribute."""
+
+    EXHAUSTED = "exhausted"
+    ERROR = "error"
+    CLOSED = "closed"
+    EXITED = "exited"
+    GARBAGE_COLLECTED = "garbage_collected"
+
+
+class StreamRecorder:
+    """Accumulates what a stream produced and writes it to the span; subclass it per SDK.
+
+    Both methods run inside tracewire's error guard: an exception is reported, never raised into
+    the caller's loop.
+    """
+
+    def on_item(self, item: Any) -> bool:
+        """Record one item as it passes through.
+
+        Args:
+            item: The chunk or event the SDK produced.
+
+        Returns:
+            ``False`` to hide the item from the caller (only for items tracewire itself caused to
+            be sent); anything else passes it on.
+        """
+        return True
+
+    def on_end(self, span: LiveSpan, end: str, error: BaseException | None) -> None:
+        """Write the accumulated result to ``span`` (outputs, token usage, ...); called once.
+
+        The proxy ends the span afterwards and records ``error``, if any, as an exception event.
+
+        Args:
+            span: The stream's span, still open.
+            end: How the stream ended, a :class:`StreamEnd` value. Anything but ``"exhausted"``
+                or ``"error"`` means the caller stopped early and the result is partial.
+            error: The exception the stream raised, for ``"error"``.
+        """
+
+
+class _StreamProxyBase(wrapt.ObjectProxy):  # type: ignore[type-arg]
+    """State and span bookkeeping shared by the sync and async stream proxies."""
+
+    def __init__(self, stream: Any, span: LiveSpan, recorder: StreamRecorder) -> None:
+        super().__init__(stream)
+        self._self_span = span
+        self._self_recorder = recorder
+        self._self_iterator: Any = None
+        self._self_first_item_ns: int | None = None
+        self._self_ended = False
+
+    def __del__(self) -> None:
+        # A stream dropped unread or half read still yields a trace with what arrived.
+        if not getattr(self, "_self_ended", True):
+            self._self_end(StreamEnd.GARBAGE_COLLECTED, None)
+
+    def _self_record(self, item: Any) -> bool:
+        if self._self_first_item_ns is None:
+            self._self_first_item_ns = _time_ns()
+        try:
+            return self._self_recorder.on_item(item) is not False
+        except Exception:  # noqa: BLE001 - reported by policy; the item still reaches the caller
+            report_internal_error("recording a stream item")
+            return True
+
+    def _self_end(self, end: str, error: BaseException | None) -> None:
+        if self._self_ended:
+            return
+        self._self_ended = True
+        span = self._self_span
+        try:
+            self._self_recorder.on_end(span, end, error)
+        except Exception:  # noqa: BLE001 - reported by policy; the span is still ended below
+            report_internal_error("recording a stream's result")
+        try:
+            span.set_attribute(STREAM_END_ATTRIBUTE, end)
+            if self._self_first_item_ns is not None:
+                delay_ns = self._self_first_item_ns - span.start_time_ns
+                span.set_attribute(TIME_TO_FIRST_CHUNK_ATTRIBUTE, delay_ns / 1e9)
+            if error is not None:
+                span.record_exception(error)
+            span.end()
+        except Exception:  # noqa: BLE001 - reported by policy
+            report_internal_error("ending a stream's span")
+
+
+class StreamProxy(_StreamProxyBase):
+    """Wraps a synchronous SDK stream so its span ends exactly once.
+
+    Iteration, ``close()`` and ``with`` go through the proxy; everything else (attributes, other
+    methods, ``isinstance``) is the SDK object's own.
+
+    Args:
+        stream: The SDK's stream or iterator.
+        span: The span that the proxy now owns and ends.
+        recorder: Accumulates the items and writes the result to the span.
+    """
+
+    def __iter__(self) -> StreamProxy:
+        # Returning self (not the wrapped iterator) keeps iteration going through the proxy.
+        return self
+
+    def __next__(self) -> Any:
+        iterator = self._self_iterator
+        if iterator is None:
+            iterator = self._self_iterator = iter(self.__wrapped__)
+        while True:
+            try:
+                item = next(iterator)
+            except StopIteration:
+                self._self_end(StreamEnd.EXHAUSTED, None)
+                raise
+            except BaseException as error:
+                self._self_end(StreamEnd.ERROR, error)
+                raise
+            if self._self_record(item):
+                return item
+
+    def close(self) -> Any:
+        """Close the SDK stream, then end the span."""
+        result = self.__wrapped__.close()
+        self._self_end(StreamEnd.CLOSED, None)
+        return result
+
+    def __enter__(self) -> Any:
+        entered = self.__wrapped__.__enter__()
+        return self if entered is self.__wrapped__ else entered
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> Any:
+        try:
+            return self.__wrapped__.__exit__(exc_type, exc, traceback)
+        finally:
+            self._self_end(StreamEnd.EXITED, None)
+
+
+class AsyncStreamProxy(_StreamProxyBase):
+    """Wraps an asynchronous SDK stream so its span ends exactly once.
+
+    Args:
+        stream: The SDK's async stream or async iterator.
+        span: The span that the proxy now owns and ends.
+        recorder: Accumulates the items and writes the result to the span.
+    """
+
+    def __aiter__(self) -> AsyncStreamProxy:
+        return self
+
+    async def __anext__(self) -> Any:
+        iterator = self._self_iterator
+        if iterator is None:
+            iterator = self._self_iterator = self.__wrapped__.__aiter__()
+        while True:
+            try:
+                item = await iterator.__anext__()
+            except StopAsyncIteration:
+                self._self_end(StreamEnd.EXHAUSTED, None)
+                raise
+            except BaseException as error:
+                self._self_end(StreamEnd.ERROR, error)
+                raise
+            if self._self_record(item):
+                return item
+
+    async def close(self) -> Any:
+        """Close the SDK stream (its ``close`` is a coroutine in async SDKs), then end the span."""
+        result = self.__wrapped__.close()
+        if hasattr(result, "__await__"):
+            result = await result
+        self._self_end(StreamEnd.CLOSED, None)
+        return result
+
+    async def aclose(self) -> Any:
+        """Close an async generator or stream that uses ``aclose``, then end the span."""
+        result = await self.__wrapped__.aclose()
+        self._self_end(StreamEnd.CLOSED, None)
+        return result
+
+    async def __aenter__(self) -> Any:
+        entered = await self.__wrapped__.__aenter__()
+        return self if entered is self.__wrapped__ else entered
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> Any:
+        try:
+            return await self.__wrapped__.__aexit__(exc_type, exc, traceback)
+        finally:
+            self._self_end(StreamEnd.EXITED, None)
