@@ -72,3 +72,6 @@ def tracewire_register_integrations(register: Callable[[Integration], None]) -> 
 
     .. versionadded:: 0.1.0
     """
+
+
+__all__ = ["PROJECT_NAME", "hookimpl", "hookspec", "tracewire_register_integrations"]

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+import sys
 from collections.abc import Iterator
+from pathlib import Path
+from textwrap import dedent
+from typing import Any
 
 import pytest
 
@@ -11,7 +16,7 @@ import pytest
 os.environ["TRACEWIRE_STRICT"] = "1"
 
 import tracewire
-from tracewire import _trace_manager
+from tracewire import _plugins, _trace_manager
 from tracewire._config import SETTINGS
 from tracewire._destinations import MemoryDestination
 from tracewire._export import EXPORTER, set_destination
@@ -28,6 +33,7 @@ def fresh_tracer() -> Iterator[MemoryDestination]:
     SETTINGS.reload_environment()
     EXPORTER.dropped = 0
     yield destination
+    _plugins.unload()  # every integration off, plugins reloaded by the next test that needs them
     tracewire.flush()
     assert tracewire.get_current_active_span() is None, "a test left a span active"
     _trace_manager.clear_in_progress()
@@ -45,3 +51,179 @@ def last_trace() -> object:
         return trace
 
     return read
+
+
+class SitePackages:
+    """A throwaway site-packages directory on ``sys.path``, holding real distributions.
+
+    Distributions written here are found by ``importlib.metadata`` exactly like installed ones
+    (``*.dist-info`` with ``METADATA`` and ``entry_points.txt``), so plugin discovery runs for real.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.modules: set[str] = set()
+
+    def add_distribution(
+        self,
+        name: str,
+        version: str = "1.0",
+        *,
+        entry_points: dict[str, str] | None = None,
+        modules: dict[str, str] | None = None,
+    ) -> None:
+        """Write a distribution: its metadata, its ``tracewire`` entry points and its modules.
+
+        Args:
+            name: The distribution name.
+            version: Its version.
+            entry_points: ``{entry point name: "module"}`` in the ``tracewire`` group.
+            modules: ``{dotted module name: source}``; packages get an ``__init__.py``.
+        """
+        info = self.root / f"{name.replace('-', '_')}-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+        if entry_points:
+            lines = "".join(f"{key} = {value}\n" for key, value in entry_points.items())
+            (info / "entry_points.txt").write_text(f"[tracewire]\n{lines}")
+        for module, source in (modules or {}).items():
+            path = self.root.joinpath(*module.split("."))
+            if module in {m.rsplit(".", 1)[0] for m in modules or {} if "." in m}:
+                path.mkdir(parents=True, exist_ok=True)
+                path = path / "__init__.py"
+            else:
+                path = path.with_suffix(".py")
+                path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(dedent(source))
+            self.modules.add(module)
+        importlib.invalidate_caches()
+
+
+@pytest.fixture
+def site_packages(tmp_path: Path) -> Iterator[SitePackages]:
+    """A fresh directory on ``sys.path`` for real test distributions; removed, with its modules, after."""
+    root = tmp_path / "site-packages"
+    root.mkdir()
+    sys.path.insert(0, str(root))
+    site = SitePackages(root)
+    yield site
+    _plugins.unload()
+    sys.path.remove(str(root))
+    for name in list(sys.modules):
+        if name in site.modules or name.split(".")[0] in site.modules:
+            del sys.modules[name]
+    importlib.invalidate_caches()
+
+
+# A tiny SDK and a plugin that instruments it, installed as two real distributions by `toy`.
+TOY_SDK_SOURCE = """
+class ToyError(Exception):
+    pass
+
+
+class Client:
+    def complete(self, prompt):
+        if prompt == "fail":
+            raise ToyError("the toy SDK failed")
+        return {"text": prompt.upper()}
+
+    async def acomplete(self, prompt):
+        return self.complete(prompt)
+
+    @classmethod
+    def from_env(cls):
+        return cls()
+
+    @staticmethod
+    def version():
+        return "1.0"
+
+
+class BaseResource:
+    def fetch(self, key):
+        return key * 2
+
+
+class Resource(BaseResource):
+    pass
+
+
+def helper(value):
+    return value + 1
+"""
+
+TOY_PLUGIN_SOURCE = """
+import tracewire
+from tracewire.integration import Integration, trace_async_call, trace_call
+
+
+def _start(name, inputs):
+    return lambda: tracewire.start_span_no_context(name, span_type="LLM", inputs=inputs)
+
+
+class ToyIntegration(Integration):
+    name = "toy"
+    module = "toy_sdk"
+    requirements = ("toy-sdk>=1.0,<2",)
+    default_options = {"label": "toy"}
+
+    def patch(self, patcher, module):
+        patcher.wrap(module, "Client.complete", self.traced)
+        patcher.wrap(module, "Client.acomplete", self.traced_async)
+        patcher.wrap(module, "Client.from_env", self.traced)
+        patcher.wrap(module, "Client.version", self.traced)
+        patcher.wrap(module, "Resource.fetch", self.traced)  # inherited from BaseResource
+
+    def traced(self, wrapped, instance, args, kwargs):
+        name = f"{self.options['label']}.{wrapped.__name__}"
+        return trace_call(wrapped, args, kwargs, start=_start(name, list(args)))
+
+    def traced_async(self, wrapped, instance, args, kwargs):
+        name = f"{self.options['label']}.{wrapped.__name__}"
+        return trace_async_call(wrapped, args, kwargs, start=_start(name, list(args)))
+
+
+class ToyHelperIntegration(Integration):
+    name = "toy_helper"
+    module = "toy_sdk"
+    requirements = ("toy-sdk",)
+
+    def patch(self, patcher, module):
+        patcher.wrap(module, "helper", self.traced)
+
+    def traced(self, wrapped, instance, args, kwargs):
+        return trace_call(wrapped, args, kwargs, start=_start("helper", list(args)))
+
+
+class MissingSdkIntegration(Integration):
+    name = "toy_missing"
+    module = "toy_missing_sdk"
+    requirements = ("toy-missing-sdk>=1",)
+
+    def patch(self, patcher, module):
+        raise AssertionError("never patched: the SDK is not installed")
+
+
+TOY = ToyIntegration()
+TOY_HELPER = ToyHelperIntegration()
+TOY_MISSING = MissingSdkIntegration()
+
+
+@tracewire.hookimpl
+def tracewire_register_integrations(register):
+    register(TOY)
+    register(TOY_HELPER)
+    register(TOY_MISSING)
+"""
+
+
+@pytest.fixture
+def toy(site_packages: SitePackages) -> Any:
+    """Install the toy SDK (not imported yet) and its plugin; return the plugin module."""
+    site_packages.add_distribution("toy-sdk", "1.2.0", modules={"toy_sdk": TOY_SDK_SOURCE})
+    site_packages.add_distribution(
+        "tracewire-toy",
+        entry_points={"toy": "tracewire_toy"},
+        modules={"tracewire_toy": TOY_PLUGIN_SOURCE},
+    )
+    return importlib.import_module("tracewire_toy")
