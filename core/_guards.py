@@ -7,6 +7,8 @@ pre- and post-processing is guarded, and our errors are reported by policy (logg
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 from tracewire._context import ACTIVE_SPAN
 from tracewire._errors import log_internal_error, report_internal_error, strict_mode
 from tracewire._span import NO_OP_SPAN, LiveSpan
@@ -82,11 +84,9 @@ def _finish(span: LiveSpan, result: Any, finish: SpanFinisher | None) -> Any:
             return result
         return finish(span, result)
     except Exception:  # noqa: BLE001 - reported by policy; the caller gets the host's result
+        with suppress(Exception):  # the original error is the one worth reporting
+            span.end()  # first, so that even strict mode leaves no span open
         report_internal_error("recording a call's result")
-        try:
-            span.end()
-        except Exception:  # noqa: BLE001 - same policy
-            report_internal_error("ending a span")
         return result
 
 

@@ -8,6 +8,7 @@ those the recorder deliberately hides (such as a usage-only chunk we asked for o
 
 from __future__ import annotations
 
+import sys
 import time
 
 import wrapt
@@ -83,8 +84,9 @@ class _StreamProxyBase(wrapt.ObjectProxy):  # type: ignore[type-arg]
         self._self_ended = False
 
     def __del__(self) -> None:
-        # A stream dropped unread or half read still yields a trace with what arrived.
-        if not getattr(self, "_self_ended", True):
+        # A stream dropped unread or half read still yields a trace with what arrived. At
+        # interpreter exit the exit flush has already closed its span; nothing is left to do.
+        if not getattr(self, "_self_ended", True) and not sys.is_finalizing():
             self._self_end(StreamEnd.GARBAGE_COLLECTED, None)
 
     def _self_record(self, item: Any) -> bool:
@@ -101,6 +103,8 @@ class _StreamProxyBase(wrapt.ObjectProxy):  # type: ignore[type-arg]
             return
         self._self_ended = True
         span = self._self_span
+        if span.end_time_ns is not None:
+            return  # already closed for us, e.g. the trace was evicted as never finished
         try:
             self._self_recorder.on_end(span, end, error)
         except Exception:  # noqa: BLE001 - reported by policy; the span is still ended below
@@ -129,6 +133,10 @@ class StreamProxy(_StreamProxyBase):
         recorder: Accumulates the items and writes the result to the span.
     """
 
+    # A sync stream must not look like an async context manager (see AsyncStreamProxy).
+    __aenter__ = None
+    __aexit__ = None
+
     def __iter__(self) -> StreamProxy:
         # Returning self (not the wrapped iterator) keeps iteration going through the proxy.
         return self
@@ -151,9 +159,10 @@ class StreamProxy(_StreamProxyBase):
 
     def close(self) -> Any:
         """Close the SDK stream, then end the span."""
-        result = self.__wrapped__.close()
-        self._self_end(StreamEnd.CLOSED, None)
-        return result
+        try:
+            return self.__wrapped__.close()
+        finally:
+            self._self_end(StreamEnd.CLOSED, None)
 
     def __enter__(self) -> Any:
         entered = self.__wrapped__.__enter__()
@@ -180,6 +189,12 @@ class AsyncStreamProxy(_StreamProxyBase):
         recorder: Accumulates the items and writes the result to the span.
     """
 
+    # wrapt's ObjectProxy forwards these; an async stream must not look like a sync iterable or a
+    # sync context manager to code that checks (collections.abc, contextlib).
+    __iter__ = None
+    __enter__ = None
+    __exit__ = None
+
     def __aiter__(self) -> AsyncStreamProxy:
         return self
 
@@ -201,17 +216,20 @@ class AsyncStreamProxy(_StreamProxyBase):
 
     async def close(self) -> Any:
         """Close the SDK stream (its ``close`` is a coroutine in async SDKs), then end the span."""
-        result = self.__wrapped__.close()
-        if hasattr(result, "__await__"):
-            result = await result
-        self._self_end(StreamEnd.CLOSED, None)
-        return result
+        try:
+            result = self.__wrapped__.close()
+            if hasattr(result, "__await__"):
+                result = await result
+            return result
+        finally:
+            self._self_end(StreamEnd.CLOSED, None)
 
     async def aclose(self) -> Any:
         """Close an async generator or stream that uses ``aclose``, then end the span."""
-        result = await self.__wrapped__.aclose()
-        self._self_end(StreamEnd.CLOSED, None)
-        return result
+        try:
+            return await self.__wrapped__.aclose()
+        finally:
+            self._self_end(StreamEnd.CLOSED, None)
 
     async def __aenter__(self) -> Any:
         entered = await self.__wrapped__.__aenter__()

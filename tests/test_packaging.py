@@ -44,7 +44,7 @@ def test_wheel_ships_no_tests_benchmarks_or_cassettes(wheel: zipfile.ZipFile) ->
 
 
 def test_wheel_metadata_declares_only_light_dependencies(wheel: zipfile.ZipFile) -> None:
-    """Runtime requirements are wrapt and pluggy; everything else is an extra."""
+    """Runtime requirements are wrapt, pluggy and packaging; everything else is an extra."""
     metadata_name = next(n for n in wheel.namelist() if n.endswith(".dist-info/METADATA"))
     metadata = wheel.read(metadata_name).decode()
     requires = [
@@ -52,7 +52,7 @@ def test_wheel_metadata_declares_only_light_dependencies(wheel: zipfile.ZipFile)
         for line in metadata.splitlines()
         if line.startswith("Requires-Dist:") and "extra ==" not in line
     ]
-    assert sorted(r.split(">")[0].split("=")[0].strip() for r in requires) == ["pluggy", "wrapt"]
+    assert sorted(r.split(">")[0].split("=")[0].strip() for r in requires) == ["packaging", "pluggy", "wrapt"]
 
 
 @pytest.mark.parametrize("editable", [False, True], ids=["regular", "editable"])
