@@ -179,6 +179,11 @@ class Integration:
                 )
             self._turn_off()
 
+    def _reset(self) -> None:
+        with self._lock:
+            self._chosen_by_name = None
+            self._turn_off()
+
     def _exclude_globally(self) -> None:
         with self._lock:
             if self._chosen_by_name is None:
@@ -216,11 +221,11 @@ class Integration:
     def _turn_off(self) -> None:
         if self._state is _WAITING:
             cancel(self._module_name(), self._on_import)
-        if self._patcher is not None:
-            self._patcher.undo()
-            self._patcher = None
+        patcher, self._patcher = self._patcher, None
         self._state = _OFF
         ACTIVE.discard(self)
+        if patcher is not None:
+            patcher.undo()
 
     def _on_import(self, module: ModuleType) -> None:
         with self._lock:

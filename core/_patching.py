@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tracewire._errors import log, report_internal_error
+from tracewire._errors import log, log_internal_error, strict_mode
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -124,8 +124,13 @@ class Patcher:
         self._undo_log.append(callback)
 
     def undo(self) -> None:
-        """Revert every change, newest first. Safe to call more than once."""
+        """Revert every change, newest first. Safe to call more than once.
+
+        A step that fails is reported and the remaining steps still run; under
+        ``TRACEWIRE_STRICT=1`` the first failure is raised once every step has run.
+        """
         self._live = False
+        first_error: Exception | None = None
         while self._undo_log:
             step = self._undo_log.pop()
             try:
@@ -133,5 +138,10 @@ class Patcher:
                     step.revert()
                 else:
                     step()
-            except Exception:  # noqa: BLE001 - one failed step must not keep the others applied
-                report_internal_error("undoing a patch")
+            except Exception as error:  # noqa: BLE001 - one failed step must not keep the others applied
+                if strict_mode():
+                    first_error = first_error or error
+                else:
+                    log_internal_error("undoing a patch", error)
+        if first_error is not None:
+            raise first_error

@@ -58,13 +58,18 @@ def integrations() -> dict[str, Integration]:
     return registry
 
 
+def reset_integrations() -> None:
+    """Turn every integration off and forget every per-name choice (plugins stay loaded)."""
+    with _lock:
+        for integration in {*ACTIVE, *(_registry or {}).values()}:
+            integration._reset()
+
+
 def unload() -> None:
-    """Turn every integration off and forget the loaded plugins (the next access reloads them)."""
+    """Reset every integration and forget the loaded plugins (the next access reloads them)."""
     global _registry
     with _lock:
-        for integration in list(ACTIVE) + list((_registry or {}).values()):
-            integration._disable_globally()
-            integration._chosen_by_name = None
+        reset_integrations()
         _registry = None
 
 
@@ -137,7 +142,14 @@ class _Loader:
             )
             return
         self.plugin_origins[name] = distribution
-        unknown = [c.name for c in manager.get_hookcallers(plugin) or () if not c.has_spec()]
+        unknown = [
+            caller.name
+            for caller in manager.get_hookcallers(plugin) or ()
+            if not caller.has_spec()
+            and any(
+                impl.plugin is plugin and not impl.optionalhook for impl in caller.get_hookimpls()
+            )
+        ]
         if unknown:
             manager.unregister(plugin)
             log().warning(
@@ -206,7 +218,13 @@ def _registration_problem(integration: object) -> str | None:
     name = getattr(integration, "name", None)
     if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
         return f"name {name!r} is not a public Python identifier"
-    if name in tracewire.__all__ or name in tracewire._LAZY_ATTRIBUTES:
+    existing = vars(tracewire).get(name)
+    shipped_subpackage = getattr(existing, "__name__", None) == f"tracewire.{name}"
+    if (
+        name in tracewire.__all__
+        or name in tracewire._LAZY_ATTRIBUTES
+        or (existing is not None and not shipped_subpackage)
+    ):
         return f"name {name!r} would hide tracewire.{name}"
     from packaging.requirements import InvalidRequirement, Requirement  # noqa: PLC0415
 

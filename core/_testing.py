@@ -162,3 +162,15 @@ def assert_span_tree(trace: Trace, expected: str) -> None:
     actual = span_tree(trace)
     if actual != wanted:
         raise AssertionError(f"span tree differs.\nexpected:\n{wanted}\nactual:\n{actual}")
+
+
+def reset_integrations() -> None:
+    """Turn every integration off and forget per-name choices, so each test starts clean.
+
+    ``tracewire.autolog(disable=True)`` deliberately keeps an integration that was disabled by name
+    off across later global enables; between tests that memory is unwanted. Call this in a fixture's
+    teardown.
+    """
+    from tracewire._plugins import reset_integrations as reset  # noqa: PLC0415 - loads pluggy
+
+    reset()

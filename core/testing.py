@@ -19,7 +19,13 @@ tracewire.testing``). Importing this module does not require pytest.
 
 from __future__ import annotations
 
-from tracewire._testing import TraceCapture, assert_span_tree, capture_traces, span_tree
+from tracewire._testing import (
+    TraceCapture,
+    assert_span_tree,
+    capture_traces,
+    reset_integrations,
+    span_tree,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -38,4 +44,10 @@ else:
             yield traces
 
 
-__all__ = ["TraceCapture", "assert_span_tree", "capture_traces", "span_tree"]
+__all__ = [
+    "TraceCapture",
+    "assert_span_tree",
+    "capture_traces",
+    "reset_integrations",
+    "span_tree",
+]

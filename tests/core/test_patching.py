@@ -191,3 +191,18 @@ def test_wrap_of_a_missing_path_raises_attribute_error() -> None:
     patcher = Patcher(lambda: True)
     with pytest.raises(AttributeError):
         patcher.wrap(Target, "no_such_method", passthrough([]))
+
+
+def test_strict_mode_runs_every_undo_step_before_raising() -> None:
+    """Under TRACEWIRE_STRICT=1 a failing step still lets the others revert, then raises."""
+    namespace = types.SimpleNamespace(value="original")
+    patcher = Patcher(lambda: True)
+    patcher.replace(namespace, "value", "patched")
+
+    def broken_cleanup() -> None:
+        raise RuntimeError("cleanup failed")
+
+    patcher.on_undo(broken_cleanup)
+    with pytest.raises(RuntimeError, match="cleanup failed"):
+        patcher.undo()
+    assert namespace.value == "original"

@@ -166,12 +166,28 @@ def test_plugin_implementing_an_unknown_hook_is_skipped(
     assert "unknown hook(s) tracewire_register_integration" in warnings_in(caplog)[0]
 
 
+def test_optional_hooks_from_newer_tracewire_versions_are_accepted(site_packages: Any) -> None:
+    """A hook unknown to this version but marked optionalhook does not get the plugin skipped."""
+    source = plugin_source("modern") + (
+        "\n@tracewire.hookimpl(optionalhook=True)\n"
+        "def tracewire_hook_from_the_future(config):\n"
+        "    pass\n"
+    )
+    site_packages.add_distribution(
+        "tracewire-modern",
+        entry_points={"modern": "tracewire_modern"},
+        modules={"tracewire_modern": source},
+    )
+    assert set(registered()) == {"modern"}
+
+
 @pytest.mark.parametrize(
     ("registration", "problem"),
     [
         ("register(object())", "is not a tracewire.integration.Integration instance"),
         ("register(Named('trace'))", "name 'trace' would hide tracewire.trace"),
         ("register(Named('testing'))", "name 'testing' would hide tracewire.testing"),
+        ("register(Named('annotations'))", "name 'annotations' would hide tracewire.annotations"),
         ("register(Named('not-an-identifier'))", "is not a public Python identifier"),
         ("register(Named('_private'))", "is not a public Python identifier"),
         ("register(Named('ok', requirement='sdk >= = 1'))", "invalid requirement 'sdk >= = 1'"),

@@ -5,12 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import tracewire
 from tracewire._destinations import MemoryDestination
-from tracewire.testing import assert_span_tree, capture_traces, span_tree
+from tracewire.testing import assert_span_tree, capture_traces, reset_integrations, span_tree
 
 
 @tracewire.trace(span_type=tracewire.SpanType.RETRIEVER)
@@ -146,3 +147,15 @@ def test_importing_the_module_does_not_need_pytest(tmp_path: Path) -> None:
         check=True,
     )
     assert result.stdout.strip() == "False"
+
+
+def test_reset_integrations_forgets_per_name_choices(toy: Any) -> None:
+    """After a reset, an integration disabled by name is enabled again by the global switch."""
+    toy.TOY.autolog(disable=True)
+    tracewire.autolog()
+    assert not toy.TOY.enabled
+    reset_integrations()
+    tracewire.autolog()
+    assert toy.TOY.enabled
+    reset_integrations()
+    assert not toy.TOY.enabled
