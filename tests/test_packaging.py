@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import configparser
 import subprocess
 import sys
 import zipfile
@@ -37,6 +38,26 @@ def test_wheel_maps_core_to_the_tracewire_package(wheel: zipfile.ZipFile) -> Non
     assert "tracewire/py.typed" in names
 
 
+def test_every_integration_folder_is_a_declared_plugin(wheel: zipfile.ZipFile) -> None:
+    """Each integrations/<x>/ ships as tracewire.<x> and is an entry point of the `tracewire` group.
+
+    Built-in integrations are found through the same entry-point group as third-party plugins, so a
+    folder without its entry point would silently never load.
+    """
+    folders = sorted(
+        p.name for p in (ROOT / "integrations").iterdir() if (p / "__init__.py").exists()
+    )
+    entry_points = configparser.ConfigParser(delimiters=("=",))
+    entry_points.optionxform = str  # keep entry-point names' case
+    for name in wheel.namelist():
+        if name.endswith(".dist-info/entry_points.txt"):
+            entry_points.read_string(wheel.read(name).decode())
+    declared = dict(entry_points["tracewire"]) if entry_points.has_section("tracewire") else {}
+    assert declared == {name: f"tracewire.{name}" for name in folders}
+    names = set(wheel.namelist())
+    assert all(f"tracewire/{name}/__init__.py" in names for name in folders)
+
+
 def test_wheel_ships_no_tests_benchmarks_or_cassettes(wheel: zipfile.ZipFile) -> None:
     """Only the package and its metadata are in the wheel."""
     tops = {name.split("/")[0] for name in wheel.namelist()}
@@ -52,7 +73,11 @@ def test_wheel_metadata_declares_only_light_dependencies(wheel: zipfile.ZipFile)
         for line in metadata.splitlines()
         if line.startswith("Requires-Dist:") and "extra ==" not in line
     ]
-    assert sorted(r.split(">")[0].split("=")[0].strip() for r in requires) == ["packaging", "pluggy", "wrapt"]
+    assert sorted(r.split(">")[0].split("=")[0].strip() for r in requires) == [
+        "packaging",
+        "pluggy",
+        "wrapt",
+    ]
 
 
 @pytest.mark.parametrize("editable", [False, True], ids=["regular", "editable"])
