@@ -134,8 +134,8 @@ class StreamProxy(_StreamProxyBase):
     """
 
     # A sync stream must not look like an async context manager (see AsyncStreamProxy).
-    __aenter__ = None
-    __aexit__ = None
+    __aenter__ = None  # type: ignore[assignment, unused-ignore]
+    __aexit__ = None  # type: ignore[assignment, unused-ignore]
 
     def __iter__(self) -> StreamProxy:
         # Returning self (not the wrapped iterator) keeps iteration going through the proxy.
@@ -191,9 +191,9 @@ class AsyncStreamProxy(_StreamProxyBase):
 
     # wrapt's ObjectProxy forwards these; an async stream must not look like a sync iterable or a
     # sync context manager to code that checks (collections.abc, contextlib).
-    __iter__ = None
-    __enter__ = None
-    __exit__ = None
+    __iter__ = None  # type: ignore[assignment, unused-ignore]
+    __enter__ = None  # type: ignore[assignment, unused-ignore]
+    __exit__ = None  # type: ignore[assignment, unused-ignore]
 
     def __aiter__(self) -> AsyncStreamProxy:
         return self
