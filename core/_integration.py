@@ -174,9 +174,9 @@ class Integration:
     def _disable_globally(self) -> None:
         with self._lock:
             if self._chosen_by_name:
-                self._chosen_by_name = (
-                    None  # "all off" includes it; a later global enable brings it back
-                )
+                # "All off" includes an integration enabled by name; a later global enable brings
+                # it back. One disabled by name stays disabled by name.
+                self._chosen_by_name = None
             self._turn_off()
 
     def _reset(self) -> None:

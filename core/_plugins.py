@@ -25,6 +25,7 @@ _OWN_DISTRIBUTION = "tracewire"
 
 _lock = RLock()
 _registry: dict[str, Integration] | None = None
+_loading: _Loader | None = None  # the loader at work, while plugin modules are being imported
 
 
 class _Origin:
@@ -53,6 +54,8 @@ def integrations() -> dict[str, Integration]:
     if registry is None:
         with _lock:
             if _registry is None:
+                if _loading is not None:
+                    return _loading.registry  # a plugin module asked while being loaded
                 _registry = _Loader().load()
             registry = _registry
     return registry
@@ -98,6 +101,14 @@ class _Loader:
         self.plugin_origins: dict[str, str] = {}
 
     def load(self) -> dict[str, Integration]:
+        global _loading
+        _loading = self
+        try:
+            return self._load_all()
+        finally:
+            _loading = None
+
+    def _load_all(self) -> dict[str, Integration]:
         from importlib.metadata import entry_points  # noqa: PLC0415 - deferred until first use
 
         import pluggy  # noqa: PLC0415 - pluggy stays out of `import tracewire`

@@ -115,6 +115,19 @@ def test_plugin_failing_to_import_is_skipped_with_its_name_and_error(
     assert toy.TOY.enabled
 
 
+def test_plugin_calling_autolog_at_import_time_still_registers(site_packages: Any) -> None:
+    """A plugin module that calls tracewire.autolog() while it is being loaded still registers."""
+    source = plugin_source("eager").replace(
+        "import tracewire\n", "import tracewire\ntracewire.autolog()\n", 1
+    )
+    site_packages.add_distribution(
+        "tracewire-eager",
+        entry_points={"eager": "tracewire_eager"},
+        modules={"tracewire_eager": source},
+    )
+    assert set(registered()) == {"eager"}
+
+
 def test_plugin_with_a_missing_module_is_skipped(
     site_packages: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
