@@ -11,7 +11,7 @@ from contextlib import suppress
 
 from tracewire._context import ACTIVE_SPAN
 from tracewire._errors import log_internal_error, report_internal_error, strict_mode
-from tracewire._span import NO_OP_SPAN, LiveSpan
+from tracewire._span import LiveSpan
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -69,7 +69,9 @@ def _start(start: SpanStarter) -> LiveSpan | NoOpSpan | None:
         return None
 
 
-def _record_failure(span: LiveSpan, error: BaseException) -> None:
+def _record_failure(span: LiveSpan | NoOpSpan, error: BaseException) -> None:
+    if not isinstance(span, LiveSpan):
+        return
     try:
         span.record_exception(error)
         span.end()
@@ -77,7 +79,9 @@ def _record_failure(span: LiveSpan, error: BaseException) -> None:
         report_internal_error("recording a failed call")
 
 
-def _finish(span: LiveSpan, result: Any, finish: SpanFinisher | None) -> Any:
+def _finish(span: LiveSpan | NoOpSpan, result: Any, finish: SpanFinisher | None) -> Any:
+    if not isinstance(span, LiveSpan):
+        return result  # not recording (suppressed, disabled, sampled out)
     try:
         if finish is None:
             span.end(outputs=result)
@@ -129,13 +133,10 @@ def trace_call(
         result = wrapped(*args, **kwargs)
     except BaseException as error:
         ACTIVE_SPAN.reset(token)
-        if span is not NO_OP_SPAN:
-            _record_failure(span, error)  # type: ignore[arg-type]
+        _record_failure(span, error)
         raise
     ACTIVE_SPAN.reset(token)
-    if span is NO_OP_SPAN:
-        return result
-    return _finish(span, result, finish)  # type: ignore[arg-type, no-any-return]
+    return _finish(span, result, finish)  # type: ignore[no-any-return]
 
 
 async def trace_async_call(
@@ -169,10 +170,7 @@ async def trace_async_call(
         result = await wrapped(*args, **kwargs)
     except BaseException as error:
         ACTIVE_SPAN.reset(token)
-        if span is not NO_OP_SPAN:
-            _record_failure(span, error)  # type: ignore[arg-type]
+        _record_failure(span, error)
         raise
     ACTIVE_SPAN.reset(token)
-    if span is NO_OP_SPAN:
-        return result
-    return _finish(span, result, finish)  # type: ignore[arg-type, no-any-return]
+    return _finish(span, result, finish)  # type: ignore[no-any-return]
