@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from tracewire import entities, tracing
 from tracewire._autolog import autolog
+from tracewire._autolog import resolve as _resolve
 from tracewire._decorator import trace
 from tracewire._fluent import (
     flush,
@@ -72,7 +73,7 @@ def __getattr__(name: str) -> Any:
         return import_module(f"tracewire.{name}")
     if name == "hookimpl":
         return import_module("tracewire.hookspecs").hookimpl
-    return import_module("tracewire._autolog").resolve(name)
+    return _resolve(name)
 
 
 def __dir__() -> list[str]:
