@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -97,6 +98,18 @@ class SitePackages:
             path.write_text(dedent(source))
             self.modules.add(module)
         importlib.invalidate_caches()
+
+    def run_python(self, code: str) -> str:
+        """Run ``code`` in a fresh interpreter that sees these distributions; return its stdout."""
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+            env={"PYTHONPATH": str(self.root), "TRACEWIRE_STRICT": "1"},
+        )
+        return result.stdout
 
 
 @pytest.fixture

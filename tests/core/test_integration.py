@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import importlib
 import logging
-import subprocess
 import sys
 import threading
 from typing import Any
@@ -301,7 +300,9 @@ def test_hundred_enable_disable_cycles_leave_nothing_behind(toy: Any) -> None:
     assert live_wrappers == []
 
 
-def test_autolog_in_a_fresh_interpreter_does_not_import_the_sdk(toy: Any) -> None:
+def test_autolog_in_a_fresh_interpreter_does_not_import_the_sdk(
+    toy: Any, site_packages: Any
+) -> None:
     """Enabling an integration imports neither the SDK nor its submodules."""
     code = (
         "import sys, tracewire_toy\n"
@@ -310,12 +311,4 @@ def test_autolog_in_a_fresh_interpreter_does_not_import_the_sdk(toy: Any) -> Non
         "import toy_sdk\n"
         "print(tracewire_toy.TOY.patched)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-        env={"PYTHONPATH": sys.path[0], "TRACEWIRE_STRICT": "1"},
-    )
-    assert result.stdout.strip() == "True"
+    assert site_packages.run_python(code).strip() == "True"

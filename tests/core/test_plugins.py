@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import subprocess
 import sys
 from typing import Any
 
@@ -344,12 +343,7 @@ def test_import_tracewire_does_not_load_plugins(toy: Any, site_packages: Any) ->
         "tracewire.autolog()\n"
         "print(sorted(m for m in ('pluggy', 'wrapt', 'tracewire_toy') if m in sys.modules))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-        env={"PYTHONPATH": str(site_packages.root), "TRACEWIRE_STRICT": "1"},
-    )
-    assert result.stdout.split("\n")[:2] == ["[]", "['pluggy', 'tracewire_toy', 'wrapt']"]
+    assert site_packages.run_python(code).split("\n")[:2] == [
+        "[]",
+        "['pluggy', 'tracewire_toy', 'wrapt']",
+    ]
