@@ -179,7 +179,7 @@ def snapshot(value: Any, *, owned: bool = False) -> Any:
         The value, a copy, or an :class:`EncodedJson`.
     """
     kind = type(value)
-    if kind in SCALAR_TYPES:
+    if kind in SCALAR_TYPES or kind is EncodedJson:
         return value
     if kind is dict and len(value) <= _SMALL:
         frozen = value if owned else {}

@@ -123,7 +123,8 @@ def test_unknown_exclude_names_are_warned_about(toy: Any, caplog: pytest.LogCapt
     """A typo in exclude gets a warning listing the registered names; the rest still applies."""
     with caplog.at_level(logging.WARNING, logger="tracewire"):
         tracewire.autolog(exclude=["tyo"])
-    assert "no integration is named 'tyo'; registered: toy, toy_helper, toy_missing" in caplog.text
+    assert "no integration is named 'tyo'; registered: " in caplog.text
+    assert "toy, toy_helper, toy_missing" in caplog.text
     assert toy.TOY.enabled
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import logging
 import sys
 from typing import Any
@@ -38,13 +39,24 @@ def plugin_source(*names: str, body: str = "") -> str:
     )
 
 
+def built_in() -> set[str]:
+    """Integrations tracewire's own distribution registers (always present beside test plugins)."""
+    entry_points = importlib.metadata.distribution("tracewire").entry_points
+    return {entry_point.name for entry_point in entry_points if entry_point.group == "tracewire"}
+
+
+def third_party() -> set[str]:
+    """Names of the registered integrations that do not come with tracewire."""
+    return set(registered()) - built_in()
+
+
 def warnings_in(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
 
 
 def test_integrations_are_discovered_through_the_entry_point_group(toy: Any) -> None:
     """A distribution's `tracewire` entry point contributes its integrations."""
-    assert set(registered()) == {"toy", "toy_helper", "toy_missing"}
+    assert third_party() == {"toy", "toy_helper", "toy_missing"}
     assert registered()["toy"] is toy.TOY
 
 
@@ -70,7 +82,7 @@ def test_dir_lists_registered_integrations(toy: Any) -> None:
 def test_unknown_name_lists_the_available_integrations(toy: Any) -> None:
     """A name no plugin registered raises AttributeError naming the registered ones."""
     with pytest.raises(
-        AttributeError, match="Registered integrations: toy, toy_helper, toy_missing"
+        AttributeError, match="Registered integrations: openai, toy, toy_helper, toy_missing"
     ):
         _ = tracewire.openia  # type: ignore[attr-defined]
 
@@ -85,7 +97,7 @@ def test_private_names_never_load_plugins() -> None:
 def test_plugin_blocked_by_entry_point_name(toy: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """TRACEWIRE_DISABLE_PLUGINS with an entry-point name keeps the whole plugin from loading."""
     monkeypatch.setenv("TRACEWIRE_DISABLE_PLUGINS", " other , toy ")
-    assert registered() == {}
+    assert third_party() == set()
     with pytest.raises(AttributeError, match="'toy' is blocked by TRACEWIRE_DISABLE_PLUGINS"):
         _ = tracewire.toy  # type: ignore[attr-defined]
 
@@ -93,7 +105,7 @@ def test_plugin_blocked_by_entry_point_name(toy: Any, monkeypatch: pytest.Monkey
 def test_integration_blocked_by_its_own_name(toy: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Blocking an integration name skips that integration and keeps its siblings."""
     monkeypatch.setenv("TRACEWIRE_DISABLE_PLUGINS", "toy_helper")
-    assert set(registered()) == {"toy", "toy_missing"}
+    assert third_party() == {"toy", "toy_missing"}
 
 
 def test_plugin_failing_to_import_is_skipped_with_its_name_and_error(
@@ -124,7 +136,7 @@ def test_plugin_calling_autolog_at_import_time_still_registers(site_packages: An
         entry_points={"eager": "tracewire_eager"},
         modules={"tracewire_eager": source},
     )
-    assert set(registered()) == {"eager"}
+    assert third_party() == {"eager"}
 
 
 def test_plugin_with_a_missing_module_is_skipped(
@@ -133,7 +145,7 @@ def test_plugin_with_a_missing_module_is_skipped(
     """An entry point naming a module that does not exist is logged and skipped."""
     site_packages.add_distribution("tracewire-ghost", entry_points={"ghost": "no_such_module"})
     with caplog.at_level(logging.WARNING, logger="tracewire"):
-        assert registered() == {}
+        assert third_party() == set()
     assert "ModuleNotFoundError" in warnings_in(caplog)[0]
 
 
@@ -155,7 +167,7 @@ def test_plugin_whose_hook_raises_is_skipped(
         modules={"tracewire_fine": plugin_source("fine")},
     )
     with caplog.at_level(logging.WARNING, logger="tracewire"):
-        assert set(registered()) == {"fine"}
+        assert third_party() == {"fine"}
     (message,) = warnings_in(caplog)
     assert "plugin 'raises'" in message
     assert "ValueError: registration exploded" in message
@@ -174,7 +186,7 @@ def test_plugin_implementing_an_unknown_hook_is_skipped(
         modules={"tracewire_typo": source},
     )
     with caplog.at_level(logging.WARNING, logger="tracewire"):
-        assert registered() == {}
+        assert third_party() == set()
     assert "unknown hook(s) tracewire_register_integration" in warnings_in(caplog)[0]
 
 
@@ -190,7 +202,7 @@ def test_optional_hooks_from_newer_tracewire_versions_are_accepted(site_packages
         entry_points={"modern": "tracewire_modern"},
         modules={"tracewire_modern": source},
     )
-    assert set(registered()) == {"modern"}
+    assert third_party() == {"modern"}
 
 
 @pytest.mark.parametrize(
@@ -224,7 +236,7 @@ def test_invalid_integrations_are_skipped_with_the_reason(
         "tracewire-odd", entry_points={"odd": "tracewire_odd"}, modules={"tracewire_odd": source}
     )
     with caplog.at_level(logging.WARNING, logger="tracewire"):
-        assert set(registered()) == {"survivor"}
+        assert third_party() == {"survivor"}
     assert problem in warnings_in(caplog)[0]
 
 
@@ -243,7 +255,7 @@ def test_duplicate_entry_point_names_keep_the_first_and_name_both_distributions(
             modules={module: plugin_source(integration)},
         )
     with caplog.at_level(logging.WARNING, logger="tracewire"):
-        assert set(registered()) == {"from_alpha"}
+        assert third_party() == {"from_alpha"}
     (message,) = warnings_in(caplog)
     assert "two plugins are named 'same'" in message
     assert "'tracewire-alpha'" in message

@@ -1,0 +1,311 @@
+"""The OpenAI integration: which SDK methods are wrapped, and what each call's span records."""
+
+from __future__ import annotations
+
+import importlib
+from contextvars import ContextVar
+from types import MappingProxyType
+
+from tracewire._constants import SpanAttributeKey, SpanType
+from tracewire._errors import log
+from tracewire._fluent import start_span_no_context
+from tracewire._guards import guard, trace_async_call, trace_call
+from tracewire._integration import Integration
+from tracewire._streams import AsyncStreamProxy, StreamEnd, StreamProxy
+from tracewire.openai._raw import AsyncRawResponseProxy, RawResponseProxy
+from tracewire.openai._requests import (
+    add_usage_request,
+    chat_tools,
+    request_inputs,
+    request_parameters,
+)
+from tracewire.openai._responses import record_response
+from tracewire.openai._streams import (
+    ChatStreamRecorder,
+    CompletionStreamRecorder,
+    ResponsesStreamRecorder,
+)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import ModuleType
+    from typing import Any
+
+    from tracewire._patching import Patcher
+    from tracewire._span import LiveSpan, NoOpSpan
+    from tracewire._streams import StreamRecorder
+
+    Wrapped = Callable[..., Any]
+    Args = tuple[Any, ...]
+    Kwargs = dict[str, Any]
+
+PROVIDER = "openai"
+
+# Set while a traced OpenAI call runs, so that SDK methods calling other patched methods (an old
+# SDK's beta `parse` calls `create`) produce one span, not two.
+_INSIDE_CALL: ContextVar[bool] = ContextVar("tracewire_openai_inside_call", default=False)
+
+
+class _Api:
+    """One traced API: its span name and type, and how its streams are rebuilt."""
+
+    __slots__ = ("name", "span_type", "stream_kind")
+
+    def __init__(self, name: str, span_type: str, stream_kind: str | None) -> None:
+        self.name = name
+        self.span_type = span_type
+        self.stream_kind = stream_kind  # "chat", "completion", "responses", or None
+
+
+_CHAT_CREATE = _Api("openai.chat.completions.create", SpanType.CHAT_MODEL, "chat")
+_CHAT_PARSE = _Api("openai.chat.completions.parse", SpanType.CHAT_MODEL, None)
+_RESPONSES_CREATE = _Api("openai.responses.create", SpanType.CHAT_MODEL, "responses")
+_RESPONSES_PARSE = _Api("openai.responses.parse", SpanType.CHAT_MODEL, None)
+_EMBEDDINGS = _Api("openai.embeddings.create", SpanType.EMBEDDING, None)
+_COMPLETIONS = _Api("openai.completions.create", SpanType.LLM, "completion")
+
+# (module, "Class.method", api, required). Optional targets exist only in some SDK versions: chat
+# `parse` left `beta` in 1.92; the Responses API arrived in 1.66; `beta.responses` is 3.x only.
+_TARGETS = (
+    ("openai.resources.chat.completions", "Completions.create", _CHAT_CREATE, True),
+    ("openai.resources.chat.completions", "AsyncCompletions.create", _CHAT_CREATE, True),
+    ("openai.resources.chat.completions", "Completions.parse", _CHAT_PARSE, False),
+    ("openai.resources.chat.completions", "AsyncCompletions.parse", _CHAT_PARSE, False),
+    ("openai.resources.beta.chat.completions", "Completions.parse", _CHAT_PARSE, False),
+    ("openai.resources.beta.chat.completions", "AsyncCompletions.parse", _CHAT_PARSE, False),
+    ("openai.resources.responses", "Responses.create", _RESPONSES_CREATE, False),
+    ("openai.resources.responses", "AsyncResponses.create", _RESPONSES_CREATE, False),
+    ("openai.resources.responses", "Responses.parse", _RESPONSES_PARSE, False),
+    ("openai.resources.responses", "AsyncResponses.parse", _RESPONSES_PARSE, False),
+    ("openai.resources.beta.responses", "Responses.create", _RESPONSES_CREATE, False),
+    ("openai.resources.beta.responses", "AsyncResponses.create", _RESPONSES_CREATE, False),
+    ("openai.resources.embeddings", "Embeddings.create", _EMBEDDINGS, True),
+    ("openai.resources.embeddings", "AsyncEmbeddings.create", _EMBEDDINGS, True),
+    ("openai.resources.completions", "Completions.create", _COMPLETIONS, True),
+    ("openai.resources.completions", "AsyncCompletions.create", _COMPLETIONS, True),
+)
+# The `.stream()` helpers' stream objects close the HTTP response, not the raw stream they read
+# (our proxy); wrapping their close() ends the span when the helper is closed or exited early.
+_HELPER_STREAMS = (
+    ("openai.lib.streaming.chat", "ChatCompletionStream.close"),
+    ("openai.lib.streaming.chat", "AsyncChatCompletionStream.close"),
+    ("openai.lib.streaming.responses", "ResponseStream.close"),
+    ("openai.lib.streaming.responses", "AsyncResponseStream.close"),
+)
+
+
+def _resolve(module_name: str, path: str) -> tuple[Any, str] | None:
+    """Return (class, method name) for an SDK target, or ``None`` if this SDK version lacks it."""
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        return None
+    class_name, method = path.split(".")
+    owner = getattr(module, class_name, None)
+    if owner is None or not hasattr(owner, method):
+        return None
+    return owner, method
+
+
+class _SdkTypes:
+    """The SDK's result classes, looked up once the SDK is imported."""
+
+    def __init__(self, openai: ModuleType) -> None:
+        legacy = importlib.import_module("openai._legacy_response")
+        response = importlib.import_module("openai._response")
+        self.stream: type = openai.Stream
+        self.async_stream: type = openai.AsyncStream
+        self.raw: type = legacy.LegacyAPIResponse
+        self.streamed_raw: type = response.APIResponse
+        self.async_streamed_raw: type = response.AsyncAPIResponse
+
+
+class OpenAIIntegration(Integration):
+    """Traces the OpenAI Python SDK (``openai`` >= 1.40): chat, responses, embeddings, completions.
+
+    Option ``stream_usage`` (``None``, ``True`` or ``False``): whether to ask streams for their
+    final usage chunk; see :func:`tracewire.openai.autolog`.
+    """
+
+    name = "openai"
+    requirements = ("openai>=1.40,<4",)
+    extra = "openai"
+    default_options = MappingProxyType({"stream_usage": None})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._types: _SdkTypes | None = None
+
+    def autolog(  # type: ignore[override]  # narrows **options to the one this SDK has
+        self,
+        *,
+        disable: bool = False,
+        log_traces: bool = True,
+        silent: bool = False,
+        stream_usage: bool | None = None,
+    ) -> None:
+        """Trace every OpenAI call, or stop; see :func:`tracewire.openai.autolog`.
+
+        Raises:
+            IntegrationNotInstalledError: If ``openai`` is not installed.
+            TypeError: If ``stream_usage`` is not ``None``, ``True`` or ``False``.
+        """
+        if stream_usage is not None and not isinstance(stream_usage, bool):
+            raise TypeError(
+                f"openai autolog() argument 'stream_usage' must be None, True or False, "
+                f"got {stream_usage!r}"
+            )
+        super().autolog(
+            disable=disable, log_traces=log_traces, silent=silent, stream_usage=stream_usage
+        )
+
+    def patch(self, patcher: Patcher, module: ModuleType) -> None:
+        """Wrap every traced method on the SDK's resource classes (existing clients included)."""
+        self._types = _SdkTypes(module)
+        seen: set[tuple[int, str]] = set()
+        for module_name, path, api, required in _TARGETS:
+            target = _resolve(module_name, path)
+            if target is None:
+                if required:
+                    raise AttributeError(f"{module_name}.{path} not found in this openai version")
+                log().debug("tracewire: openai has no %s.%s; not traced", module_name, path)
+                continue
+            owner, method = target
+            if (id(owner), method) in seen:
+                continue  # the same class re-exported under another module
+            seen.add((id(owner), method))
+            is_async = owner.__name__.startswith("Async")
+            patcher.wrap(owner, method, self._async_wrapper(api) if is_async else self._wrapper(api))
+        for module_name, path in _HELPER_STREAMS:
+            target = _resolve(module_name, path)
+            if target is not None:
+                owner, method = target
+                is_async = owner.__name__.startswith("Async")
+                patcher.wrap(owner, method, _close_helper_async if is_async else _close_helper)
+
+    # -- wrappers ---------------------------------------------------------------------------------
+
+    def _wrapper(self, api: _Api) -> Callable[[Wrapped, Any, Args, Kwargs], Any]:
+        def wrapper(wrapped: Wrapped, resource: Any, args: Args, kwargs: Kwargs) -> Any:
+            if _INSIDE_CALL.get():
+                return wrapped(*args, **kwargs)
+            token = _INSIDE_CALL.set(True)
+            try:
+                call = _Call(self, api, resource, kwargs)
+                return trace_call(wrapped, args, call.send, start=call.start, finish=call.finish)
+            finally:
+                _INSIDE_CALL.reset(token)
+
+        return wrapper
+
+    def _async_wrapper(self, api: _Api) -> Callable[[Wrapped, Any, Args, Kwargs], Any]:
+        async def wrapper(wrapped: Wrapped, resource: Any, args: Args, kwargs: Kwargs) -> Any:
+            if _INSIDE_CALL.get():
+                return await wrapped(*args, **kwargs)
+            token = _INSIDE_CALL.set(True)
+            try:
+                call = _Call(self, api, resource, kwargs)
+                return await trace_async_call(
+                    wrapped, args, call.send, start=call.start, finish=call.finish
+                )
+            finally:
+                _INSIDE_CALL.reset(token)
+
+        return wrapper
+
+
+class _Call:
+    """One traced SDK call: what was asked, what is sent, and how its result is recorded."""
+
+    __slots__ = ("api", "hide_usage_chunk", "integration", "kwargs", "resource", "send")
+
+    def __init__(self, integration: OpenAIIntegration, api: _Api, resource: Any, kwargs: Kwargs):
+        self.integration = integration
+        self.api = api
+        self.resource = resource
+        self.kwargs = kwargs
+        self.send = kwargs
+        self.hide_usage_chunk = False
+        if api.stream_kind in ("chat", "completion") and kwargs.get("stream") is True:
+            with guard("asking an OpenAI stream for usage"):
+                send = dict(kwargs)
+                stream_usage = integration.options["stream_usage"]
+                if add_usage_request(send, stream_usage, _host(resource)):
+                    self.send = send
+                    self.hide_usage_chunk = True
+
+    def start(self) -> LiveSpan | NoOpSpan:
+        inputs = request_inputs(self.kwargs)
+        attributes = request_parameters(inputs)
+        attributes[SpanAttributeKey.MODEL_PROVIDER] = PROVIDER
+        attributes[SpanAttributeKey.MESSAGE_FORMAT] = PROVIDER
+        tools = chat_tools(inputs.get("tools"))
+        if tools is not None:
+            attributes[SpanAttributeKey.CHAT_TOOLS] = tools
+        return start_span_no_context(
+            self.api.name, span_type=self.api.span_type, inputs=inputs, attributes=attributes
+        )
+
+    def finish(self, span: LiveSpan, result: Any) -> Any:
+        types = self.integration._types
+        assert types is not None  # set by patch() before any wrapper exists
+        if isinstance(result, types.stream):
+            return StreamProxy(result, span, self._recorder())
+        if isinstance(result, types.async_stream):
+            return AsyncStreamProxy(result, span, self._recorder())
+        if isinstance(result, types.raw):
+            if self.kwargs.get("stream") is True:
+                return RawResponseProxy(result, span, self.finish)
+            # A non-stream raw response's body is already read; parse() caches, so the caller's
+            # own parse() later returns this very object.
+            self.finish(span, result.parse())
+            return result
+        if isinstance(result, types.async_streamed_raw):
+            return AsyncRawResponseProxy(result, span, self.finish)
+        if isinstance(result, types.streamed_raw):
+            return RawResponseProxy(result, span, self.finish)
+        record_response(span, result, self.kwargs.get("model"))
+        span.end()
+        return result
+
+    def _recorder(self) -> StreamRecorder:
+        model = self.kwargs.get("model")
+        kind = self.api.stream_kind
+        if kind == "responses":
+            return ResponsesStreamRecorder(request_model=model)
+        if kind == "completion":
+            return CompletionStreamRecorder(
+                hide_usage_chunk=self.hide_usage_chunk, request_model=model
+            )
+        return ChatStreamRecorder(hide_usage_chunk=self.hide_usage_chunk, request_model=model)
+
+
+def _host(resource: Any) -> str | None:
+    """The host a resource's client sends requests to (``api.openai.com`` for OpenAI itself)."""
+    base_url = getattr(getattr(resource, "_client", None), "base_url", None)
+    host = getattr(base_url, "host", None)
+    return host if isinstance(host, str) else None
+
+
+def _close_helper(wrapped: Wrapped, helper: Any, args: Args, kwargs: Kwargs) -> Any:
+    try:
+        return wrapped(*args, **kwargs)
+    finally:
+        raw_stream = getattr(helper, "_raw_stream", None)
+        if isinstance(raw_stream, StreamProxy):
+            with guard("closing a stream helper's span"):
+                raw_stream._self_end(StreamEnd.CLOSED, None)
+
+
+async def _close_helper_async(wrapped: Wrapped, helper: Any, args: Args, kwargs: Kwargs) -> Any:
+    try:
+        return await wrapped(*args, **kwargs)
+    finally:
+        raw_stream = getattr(helper, "_raw_stream", None)
+        if isinstance(raw_stream, AsyncStreamProxy):
+            with guard("closing a stream helper's span"):
+                raw_stream._self_end(StreamEnd.CLOSED, None)
+
+
+INTEGRATION = OpenAIIntegration()

@@ -1,0 +1,88 @@
+"""OpenAI's usage objects converted to MLflow's ``mlflow.chat.tokenUsage`` shape (DESIGN.md §4).
+
+Chat and legacy completions report ``prompt_tokens`` / ``completion_tokens``; the Responses API
+reports ``input_tokens`` / ``output_tokens``; embeddings report only ``prompt_tokens``. Cached and
+reasoning counts sit in nested ``*_details`` objects. A count the provider did not report stays
+absent: nothing here invents a 0.
+"""
+
+from __future__ import annotations
+
+from tracewire._constants import TokenUsageKey
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+# (key in OpenAI's usage, key in mlflow.chat.tokenUsage), per usage shape.
+_CHAT_COUNTS = (
+    ("prompt_tokens", TokenUsageKey.INPUT_TOKENS),
+    ("completion_tokens", TokenUsageKey.OUTPUT_TOKENS),
+    ("total_tokens", TokenUsageKey.TOTAL_TOKENS),
+)
+_RESPONSES_COUNTS = (
+    ("input_tokens", TokenUsageKey.INPUT_TOKENS),
+    ("output_tokens", TokenUsageKey.OUTPUT_TOKENS),
+    ("total_tokens", TokenUsageKey.TOTAL_TOKENS),
+)
+# (details object, key inside it, key in mlflow.chat.tokenUsage)
+_CHAT_DETAILS = (
+    ("prompt_tokens_details", "cached_tokens", TokenUsageKey.CACHE_READ_INPUT_TOKENS),
+    ("prompt_tokens_details", "cache_write_tokens", TokenUsageKey.CACHE_CREATION_INPUT_TOKENS),
+    ("completion_tokens_details", "reasoning_tokens", TokenUsageKey.REASONING_TOKENS),
+)
+_RESPONSES_DETAILS = (
+    ("input_tokens_details", "cached_tokens", TokenUsageKey.CACHE_READ_INPUT_TOKENS),
+    ("input_tokens_details", "cache_write_tokens", TokenUsageKey.CACHE_CREATION_INPUT_TOKENS),
+    ("output_tokens_details", "reasoning_tokens", TokenUsageKey.REASONING_TOKENS),
+)
+
+
+def _field(container: Any, name: str) -> Any:
+    """Read ``name`` from a usage model or, for servers whose extra fields stay dicts, a dict."""
+    if isinstance(container, dict):
+        return container.get(name)
+    return getattr(container, name, None)
+
+
+def _count(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value
+
+
+def token_usage(usage: Any) -> dict[str, int] | None:
+    """Convert an OpenAI usage object (any of the SDK's shapes) to ``mlflow.chat.tokenUsage``.
+
+    Args:
+        usage: ``CompletionUsage`` (chat, legacy completions), ``ResponseUsage`` (Responses API),
+            ``Usage`` (embeddings), a dict of the same fields, or ``None``.
+
+    Returns:
+        ``input_tokens``, ``output_tokens`` and ``total_tokens`` as reported, plus
+        ``cache_read_input_tokens``, ``cache_creation_input_tokens`` and ``reasoning_tokens`` when
+        reported; ``total_tokens`` is input + output when the provider left it out. ``None`` when
+        the object carries no count at all.
+    """
+    if usage is None:
+        return None
+    if _field(usage, "input_tokens") is not None or _field(usage, "output_tokens") is not None:
+        counts, details = _RESPONSES_COUNTS, _RESPONSES_DETAILS
+    else:
+        counts, details = _CHAT_COUNTS, _CHAT_DETAILS
+    result: dict[str, int] = {}
+    for source, key in counts:
+        count = _count(_field(usage, source))
+        if count is not None:
+            result[key] = count
+    if not result:
+        return None
+    for container_name, source, key in details:
+        container = _field(usage, container_name)
+        if container is not None and (count := _count(_field(container, source))) is not None:
+            result[key] = count
+    if TokenUsageKey.TOTAL_TOKENS not in result:
+        result[TokenUsageKey.TOTAL_TOKENS] = result.get(TokenUsageKey.INPUT_TOKENS, 0) + result.get(
+            TokenUsageKey.OUTPUT_TOKENS, 0
+        )
+    return result
