@@ -26,6 +26,9 @@ _ON = "on"
 #: Integrations currently on or waiting for their SDK, including ones the plugin registry does not
 #: know (imported directly although blocked), so the global switch can turn every one of them off.
 ACTIVE: set[Integration] = set()
+#: Integrations the user switched on or off by name, so a reset can forget every such choice, even
+#: for an integration that is off and that the plugin registry does not hold.
+CHOSEN_BY_NAME: set[Integration] = set()
 
 
 class IntegrationNotInstalledError(ImportError):
@@ -117,6 +120,7 @@ class Integration:
         if _check_flag("disable", disable):
             with self._lock:
                 self._chosen_by_name = False
+                CHOSEN_BY_NAME.add(self)
                 self._turn_off()
             return
         log_traces = _check_flag("log_traces", log_traces)
@@ -125,6 +129,7 @@ class Integration:
             self._configure(log_traces, silent, options)
             self._turn_on(required=True)
             self._chosen_by_name = True
+            CHOSEN_BY_NAME.add(self)
 
     @property
     def enabled(self) -> bool:
@@ -182,6 +187,7 @@ class Integration:
     def _reset(self) -> None:
         with self._lock:
             self._chosen_by_name = None
+            CHOSEN_BY_NAME.discard(self)
             self._turn_off()
 
     def _exclude_globally(self) -> None:

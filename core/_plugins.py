@@ -11,7 +11,7 @@ import os
 from _thread import RLock
 
 from tracewire._errors import log
-from tracewire._integration import ACTIVE, Integration
+from tracewire._integration import ACTIVE, CHOSEN_BY_NAME, Integration
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def integrations() -> dict[str, Integration]:
 def reset_integrations() -> None:
     """Turn every integration off and forget every per-name choice (plugins stay loaded)."""
     with _lock:
-        for integration in {*ACTIVE, *(_registry or {}).values()}:
+        for integration in {*ACTIVE, *CHOSEN_BY_NAME, *(_registry or {}).values()}:
             integration._reset()
 
 

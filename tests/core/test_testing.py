@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 import tracewire
+from tracewire import _plugins
 from tracewire._destinations import MemoryDestination
 from tracewire.testing import assert_span_tree, capture_traces, reset_integrations, span_tree
 
@@ -159,3 +160,11 @@ def test_reset_integrations_forgets_per_name_choices(toy: Any) -> None:
     assert toy.TOY.enabled
     reset_integrations()
     assert not toy.TOY.enabled
+
+
+def test_reset_integrations_forgets_choices_made_before_plugins_were_loaded(toy: Any) -> None:
+    """A by-name disable made before the registry loaded is forgotten too (it is in no registry)."""
+    toy.TOY.autolog(disable=True)  # the plugin module imported directly: the registry is not loaded
+    _plugins.unload()  # what the shared test teardown does
+    tracewire.autolog()
+    assert toy.TOY.enabled
