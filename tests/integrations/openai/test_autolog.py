@@ -1,0 +1,157 @@
+"""Turning OpenAI tracing on and off: import order, existing clients, identity restore, options."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+from openai.resources import embeddings
+from openai.resources.chat import completions as chat_completions
+
+import tracewire
+from tracewire.openai import _integration
+
+MATCH_BODY = ["method", "scheme", "host", "port", "path", "query", "body"]
+CASSETTES = Path(__file__).parents[3] / "cassettes" / "openai"
+
+
+def patched_methods() -> dict[str, Any]:
+    """Every patched attribute, as stored on its class (not bound), keyed by target."""
+    found = {}
+    for module_name, path, _api, _required in _integration._TARGETS:
+        target = _integration._resolve(module_name, path)
+        if target is not None:
+            owner, method = target
+            found[f"{module_name}.{path}"] = vars(owner).get(method)
+    return found
+
+
+def run_fresh(code: str) -> str:
+    """Run ``code`` in a new interpreter (strict mode); return its stdout."""
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        env={"TRACEWIRE_STRICT": "1", "PATH": ""},
+    )
+    return result.stdout.strip()
+
+
+def test_importing_the_integration_does_not_import_openai() -> None:
+    out = run_fresh(
+        "import sys, tracewire.openai, tracewire; tracewire.openai.autolog(); "
+        "print('openai' in sys.modules)"
+    )
+    assert out == "False"
+
+
+def test_autolog_before_importing_openai_patches_it_on_import() -> None:
+    code = f"""
+import tracewire, vcr
+tracewire.openai.autolog()
+import openai
+client = openai.OpenAI(api_key="sk-test", max_retries=0)
+with vcr.use_cassette({str(CASSETTES / "chat_completion.yaml")!r}, record_mode="none"):
+    client.chat.completions.create(model="gpt-4o-mini", messages=[
+        {{"role": "system", "content": "You are terse."}},
+        {{"role": "user", "content": "Say hello."}}])
+trace = tracewire.get_trace(tracewire.get_last_active_trace_id())
+print(trace.info.token_usage["total_tokens"])
+"""
+    assert run_fresh(code) == "21"
+
+
+@pytest.mark.vcr("chat_completion.yaml")
+def test_client_created_before_autolog_is_traced(messages: Any, last_trace: Any) -> None:
+    client = openai.OpenAI(api_key="sk-test", max_retries=0)
+    _ = client.chat.completions  # resources created before patching, too
+    tracewire.openai.autolog()
+
+    client.chat.completions.create(model="gpt-4o-mini", messages=messages)
+
+    assert last_trace().data.spans[0].name == "openai.chat.completions.create"
+
+
+def test_disable_restores_every_method_to_the_identical_object() -> None:
+    originals = patched_methods()
+    tracewire.openai.autolog()
+    assert all(patched_methods()[key] is not originals[key] for key in originals)
+
+    tracewire.openai.autolog(disable=True)
+
+    assert all(patched_methods()[key] is originals[key] for key in originals)
+    assert vars(chat_completions.Completions)["create"] is originals[
+        "openai.resources.chat.completions.Completions.create"
+    ]
+
+
+def test_global_autolog_switches_openai_on_and_off() -> None:
+    original = vars(embeddings.Embeddings)["create"]
+
+    tracewire.autolog()
+    assert tracewire.openai.INTEGRATION.patched
+    tracewire.autolog(disable=True)
+
+    assert vars(embeddings.Embeddings)["create"] is original
+
+
+@pytest.mark.vcr("chat_completion.yaml", allow_playback_repeats=True)
+def test_repeated_autolog_never_wraps_twice(client: Any, messages: Any, fresh_tracer: Any) -> None:
+    wrapper = vars(chat_completions.Completions)["create"]
+    tracewire.openai.autolog()
+    tracewire.openai.autolog(stream_usage=True)
+
+    assert vars(chat_completions.Completions)["create"] is wrapper
+    client.chat.completions.create(model="gpt-4o-mini", messages=messages)
+    tracewire.flush()
+    (trace,) = fresh_tracer.list_traces()
+    assert len(trace.data.spans) == 1
+
+
+@pytest.mark.vcr("chat_stream_without_usage.yaml", match_on=MATCH_BODY)
+def test_log_traces_false_records_nothing_and_leaves_requests_alone(
+    messages: Any, fresh_tracer: Any
+) -> None:
+    tracewire.openai.autolog(log_traces=False)
+    client = openai.OpenAI(api_key="sk-test", max_retries=0)
+
+    chunks = list(client.chat.completions.create(model="gpt-4o-mini", messages=messages, stream=True))
+
+    assert len(chunks) == 5
+    tracewire.flush()
+    assert fresh_tracer.list_traces() == []
+
+
+@pytest.mark.parametrize("value", ["yes", 1, 0])
+def test_stream_usage_accepts_only_none_true_or_false(value: Any) -> None:
+    with pytest.raises(TypeError, match="stream_usage"):
+        tracewire.openai.autolog(stream_usage=value)
+
+
+@pytest.mark.vcr("chat_completion.yaml")
+def test_a_tracewire_bug_never_reaches_the_caller(
+    client: Any,
+    messages: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    last_trace: Any,
+) -> None:
+    def broken(*args: Any) -> None:
+        raise RuntimeError("bug in tracewire")
+
+    monkeypatch.setenv("TRACEWIRE_STRICT", "0")
+    monkeypatch.setattr(_integration, "record_response", broken)
+
+    with caplog.at_level(logging.WARNING, logger="tracewire"):
+        response = client.chat.completions.create(model="gpt-4o-mini", messages=messages)
+
+    assert response.choices[0].message.content == "Hello!"
+    assert "bug in tracewire" in caplog.text
+    assert last_trace().data.spans[0].end_time_ns is not None  # the span was still closed
