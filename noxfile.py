@@ -12,6 +12,7 @@ nox.options.sessions = [
     "tests_oldest_deps",
     "mlflow_compat",
     "plugins",
+    "openai",
 ]
 nox.options.error_on_missing_interpreters = False
 
@@ -21,6 +22,16 @@ TEST_REQUIREMENTS = ["pytest>=8", "pytest-asyncio>=0.23"]
 # The floors declared in pyproject.toml: wrapt 1.x (what older OpenTelemetry releases pin) and the
 # oldest pluggy and packaging we claim to support.
 OLDEST_RUNTIME_DEPENDENCIES = ["wrapt==1.16.0", "pluggy==1.5.0", "packaging==22.0"]
+# Integration tests replay HTTP from cassettes; --block-network makes any real request fail.
+CASSETTE_REQUIREMENTS = ["vcrpy>=7", "pytest-recording>=0.13"]
+# The oldest supported openai, the newest 2.x and the newest 3.x. 1.40 predates httpx 0.28 (which
+# removed an argument it passes) and asks for base64 embeddings only when numpy is installed.
+# openai 3.x cannot share an environment with dspy (litellm pins openai<3): this session has neither.
+OPENAI_VERSIONS = {
+    "oldest": ["openai==1.40.0", "httpx<0.28", "numpy"],
+    "2.x": ["openai>=2,<3"],
+    "3.x": ["openai>=3,<4"],
+}
 
 
 @nox.session
@@ -43,7 +54,14 @@ def typecheck(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Run the test suite against a non-editable install (what users get), no LLM SDKs installed."""
     session.install(".", *TEST_REQUIREMENTS, "pydantic>=2", "pandas", "build")
-    session.run("pytest", "tests", "-m", "not mlflow and not example_plugin", *session.posargs)
+    session.run(
+        "pytest",
+        "tests",
+        "--ignore=tests/integrations",  # each SDK has its own session, with the SDK installed
+        "-m",
+        "not mlflow and not example_plugin",
+        *session.posargs,
+    )
 
 
 @nox.session
@@ -70,6 +88,17 @@ def plugins(session: nox.Session) -> None:
         *TEST_REQUIREMENTS,
     )
     session.run("pytest", "tests/example_plugin", "-m", "example_plugin", *session.posargs)
+
+
+@nox.session
+@nox.parametrize("openai", list(OPENAI_VERSIONS), ids=list(OPENAI_VERSIONS))
+def openai(session: nox.Session, openai: str) -> None:
+    """Run the OpenAI integration tests on the oldest supported, newest 2.x and newest 3.x openai."""
+    session.install(
+        ".", *OPENAI_VERSIONS[openai], *TEST_REQUIREMENTS, *CASSETTE_REQUIREMENTS, "pydantic>=2"
+    )
+    session.run("python", "-c", "import openai; print('openai', openai.__version__)")
+    session.run("pytest", "tests/integrations/openai", "--block-network", *session.posargs)
 
 
 @nox.session

@@ -114,11 +114,11 @@ class _SdkTypes:
     def __init__(self, openai: ModuleType) -> None:
         legacy = importlib.import_module("openai._legacy_response")
         response = importlib.import_module("openai._response")
-        self.stream: type = openai.Stream
-        self.async_stream: type = openai.AsyncStream
-        self.raw: type = legacy.LegacyAPIResponse
-        self.streamed_raw: type = response.APIResponse
-        self.async_streamed_raw: type = response.AsyncAPIResponse
+        self.stream: type[Any] = openai.Stream
+        self.async_stream: type[Any] = openai.AsyncStream
+        self.raw: type[Any] = legacy.LegacyAPIResponse
+        self.streamed_raw: type[Any] = response.APIResponse
+        self.async_streamed_raw: type[Any] = response.AsyncAPIResponse
 
 
 class OpenAIIntegration(Integration):
@@ -176,7 +176,9 @@ class OpenAIIntegration(Integration):
                 continue  # the same class re-exported under another module
             seen.add((id(owner), method))
             is_async = owner.__name__.startswith("Async")
-            patcher.wrap(owner, method, self._async_wrapper(api) if is_async else self._wrapper(api))
+            patcher.wrap(
+                owner, method, self._async_wrapper(api) if is_async else self._wrapper(api)
+            )
         for module_name, path in _HELPER_STREAMS:
             target = _resolve(module_name, path)
             if target is not None:

@@ -58,12 +58,13 @@ def request_inputs(kwargs: dict[str, Any]) -> dict[str, Any]:
         if type(value).__name__ in _SENTINEL_TYPES:
             continue
         if name == "extra_headers" and isinstance(value, dict):
-            value = {k: v for k, v in value.items() if str(k).lower() not in _SECRET_HEADERS}
-            if not value:
-                continue
+            headers = {k: v for k, v in value.items() if str(k).lower() not in _SECRET_HEADERS}
+            if headers:
+                inputs[name] = headers
         elif isinstance(value, type):
-            value = value.__qualname__  # a pydantic class passed as response_format / text_format
-        inputs[name] = value
+            inputs[name] = value.__qualname__  # a pydantic class: response_format, text_format
+        else:
+            inputs[name] = value
     return inputs
 
 
@@ -110,7 +111,9 @@ def chat_tools(tools: Any) -> list[dict[str, Any]] | None:
             converted.append({"type": "function", "function": tool["function"]})
         elif tool.get("type") == "function" and "name" in tool:
             function = {
-                key: tool[key] for key in ("name", "description", "parameters", "strict") if key in tool
+                key: tool[key]
+                for key in ("name", "description", "parameters", "strict")
+                if key in tool
             }
             converted.append({"type": "function", "function": function})
         elif "type" in tool:

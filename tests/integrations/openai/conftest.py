@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gc
 import importlib.metadata
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ import tracewire  # noqa: E402 - after the skip above
 
 CASSETTES = Path(__file__).parents[3] / "cassettes" / "openai"
 OPENAI_VERSION = Version(importlib.metadata.version("openai"))
+RESPONSES_API_VERSION = Version("1.66")
 OFFICIAL_BASE_URL = "https://api.openai.com/v1"
 COMPAT_BASE_URL = "http://localhost:8000/v1"
 AZURE_ENDPOINT = "https://tracewire-test.openai.azure.com"
@@ -38,10 +38,9 @@ def vcr_config() -> dict[str, Any]:
 
 
 @pytest.fixture
-def autolog() -> Iterator[None]:
+def autolog() -> None:
     """Turn the OpenAI integration on for one test; the shared teardown turns it off again."""
     tracewire.openai.autolog()
-    yield
 
 
 @pytest.fixture
@@ -86,14 +85,16 @@ def messages() -> list[dict[str, str]]:
 @pytest.fixture
 def responses_api() -> None:
     """Skip on SDKs older than the Responses API (openai 1.66)."""
-    if OPENAI_VERSION < Version("1.66"):
+    if OPENAI_VERSION < RESPONSES_API_VERSION:
         pytest.skip(f"openai {OPENAI_VERSION} has no Responses API (1.66+)")
 
 
 def chat_parse(client: Any) -> Any:
     """``chat.completions.parse``, which lived under ``beta`` before openai 1.92."""
     completions = client.chat.completions
-    return completions.parse if hasattr(completions, "parse") else client.beta.chat.completions.parse
+    return (
+        completions.parse if hasattr(completions, "parse") else client.beta.chat.completions.parse
+    )
 
 
 @pytest.fixture

@@ -87,9 +87,10 @@ def test_disable_restores_every_method_to_the_identical_object() -> None:
     tracewire.openai.autolog(disable=True)
 
     assert all(patched_methods()[key] is originals[key] for key in originals)
-    assert vars(chat_completions.Completions)["create"] is originals[
-        "openai.resources.chat.completions.Completions.create"
-    ]
+    assert (
+        vars(chat_completions.Completions)["create"]
+        is originals["openai.resources.chat.completions.Completions.create"]
+    )
 
 
 def test_global_autolog_switches_openai_on_and_off() -> None:
@@ -122,7 +123,9 @@ def test_log_traces_false_records_nothing_and_leaves_requests_alone(
     tracewire.openai.autolog(log_traces=False)
     client = openai.OpenAI(api_key="sk-test", max_retries=0)
 
-    chunks = list(client.chat.completions.create(model="gpt-4o-mini", messages=messages, stream=True))
+    chunks = list(
+        client.chat.completions.create(model="gpt-4o-mini", messages=messages, stream=True)
+    )
 
     assert len(chunks) == 5
     tracewire.flush()

@@ -28,7 +28,9 @@ def texts(chunks: list[Any]) -> list[Any]:
 def test_stream_to_openai_gets_usage_without_user_changes(
     client: Any, messages: Any, last_trace: Any
 ) -> None:
-    chunks = list(client.chat.completions.create(model="gpt-4o-mini", messages=messages, stream=True))
+    chunks = list(
+        client.chat.completions.create(model="gpt-4o-mini", messages=messages, stream=True)
+    )
 
     span = last_trace().data.spans[0]
     assert span.attributes[SpanAttributeKey.CHAT_USAGE] == USAGE_19_3
@@ -37,9 +39,7 @@ def test_stream_to_openai_gets_usage_without_user_changes(
 
 
 @pytest.mark.vcr("chat_stream_default_usage.yaml", match_on=MATCH_BODY)
-def test_added_usage_chunk_never_reaches_code_reading_choices(
-    client: Any, messages: Any
-) -> None:
+def test_added_usage_chunk_never_reaches_code_reading_choices(client: Any, messages: Any) -> None:
     stream = client.chat.completions.create(model="gpt-4o-mini", messages=messages, stream=True)
 
     assert texts(list(stream)) == ["", "Hello", " there", "!", None]  # choices[0] on every chunk
@@ -92,7 +92,9 @@ def test_stream_usage_false_leaves_the_request_alone_and_records_no_usage(
 ) -> None:
     tracewire.openai.autolog(stream_usage=False)
 
-    chunks = list(client.chat.completions.create(model="gpt-4o-mini", messages=messages, stream=True))
+    chunks = list(
+        client.chat.completions.create(model="gpt-4o-mini", messages=messages, stream=True)
+    )
 
     span = last_trace().data.spans[0]
     assert SpanAttributeKey.CHAT_USAGE not in span.attributes  # never a made-up 0
@@ -215,9 +217,7 @@ def test_never_iterated_stream_ends_when_garbage_collected(
 
 
 @pytest.mark.vcr("chat_stream_default_usage.yaml", match_on=MATCH_BODY)
-def test_stream_helper_is_one_span_with_usage(
-    client: Any, messages: Any, last_trace: Any
-) -> None:
+def test_stream_helper_is_one_span_with_usage(client: Any, messages: Any, last_trace: Any) -> None:
     stream_helper = getattr(client.chat.completions, "stream", None) or (
         client.beta.chat.completions.stream
     )

@@ -45,9 +45,7 @@ def test_legacy_completion_becomes_an_llm_span(client: Any, last_trace: Any) -> 
 
 
 @pytest.mark.vcr("completions_legacy_stream.yaml", match_on=MATCH_BODY)
-def test_legacy_completion_stream_gets_usage_and_joined_text(
-    client: Any, last_trace: Any
-) -> None:
+def test_legacy_completion_stream_gets_usage_and_joined_text(client: Any, last_trace: Any) -> None:
     chunks = list(
         client.completions.create(
             model="gpt-3.5-turbo-instruct", prompt="Say hello.", max_tokens=5, stream=True

@@ -80,9 +80,7 @@ def test_function_tools_are_recorded_in_the_chat_tool_shape(client: Any, last_tr
 
 
 @pytest.mark.vcr("responses_stream.yaml")
-def test_stream_records_the_completed_response_and_its_usage(
-    client: Any, last_trace: Any
-) -> None:
+def test_stream_records_the_completed_response_and_its_usage(client: Any, last_trace: Any) -> None:
     events = list(client.responses.create(model="gpt-4.1-mini", input="Say hello.", stream=True))
 
     assert events[-1].type == "response.completed"
