@@ -80,6 +80,13 @@ def resolve(name: str) -> Any:
     Raises:
         AttributeError: If no integration has that name; the message lists the registered ones.
     """
+    from importlib import import_module  # noqa: PLC0415 - deferred
+    from importlib.util import find_spec  # noqa: PLC0415 - deferred
+
+    if name not in blocked_names() and find_spec(f"tracewire.{name}") is not None:
+        # A built-in: its subpackage is what the registry would name (tracewire's own plugins load
+        # first and win), so the plugin machinery need not load just to find it.
+        return import_module(f"tracewire.{name}")
     registry = integrations()
     integration = registry.get(name)
     if integration is None:
@@ -93,9 +100,4 @@ def resolve(name: str) -> Any:
             f"module 'tracewire' has no attribute {name!r}{hint}. "
             f"Registered integrations: {available}"
         )
-    from importlib import import_module  # noqa: PLC0415 - deferred
-    from importlib.util import find_spec  # noqa: PLC0415 - deferred
-
-    if find_spec(f"tracewire.{name}") is not None:
-        return import_module(f"tracewire.{name}")
     return integration

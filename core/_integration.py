@@ -303,17 +303,17 @@ def _missing_or_unsupported(requirements: tuple[str, ...]) -> tuple[list[str], l
     """Split ``requirements`` into distributions not installed and installed ones out of range."""
     from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415 - deferred
 
-    from packaging.requirements import Requirement  # noqa: PLC0415 - deferred
+    from tracewire._requirements import is_satisfied, requirement_name  # noqa: PLC0415
 
     absent: list[str] = []
     unsupported: list[str] = []
     for text in requirements:
-        requirement = Requirement(text)
+        name = requirement_name(text)
         try:
-            installed = version(requirement.name)
+            installed = version(name)
         except PackageNotFoundError:
-            absent.append(requirement.name)
+            absent.append(name)
             continue
-        if not requirement.specifier.contains(installed, prereleases=True):
-            unsupported.append(f"{requirement.name} {installed}")
+        if not is_satisfied(text, installed):
+            unsupported.append(f"{name} {installed}")
     return absent, unsupported

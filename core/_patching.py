@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from tracewire._errors import log, log_internal_error, strict_mode
 
 TYPE_CHECKING = False
@@ -114,6 +116,31 @@ class Patcher:
         change = _Change(owner, attribute, _own_attribute(owner, attribute), value)
         setattr(owner, attribute, value)
         self._undo_log.append(change)
+
+    def when_imported(self, module_name: str, callback: Callable[[ModuleType], None]) -> None:
+        """Run ``callback(module)`` now if ``module_name`` is imported, else as soon as it is.
+
+        Use it for SDK submodules that are expensive to import or that the SDK loads lazily: the
+        integration then patches them when the application first uses them, and ``autolog()``
+        imports nothing. Undoing before the import cancels the wait.
+
+        Args:
+            module_name: The absolute module name, such as ``"openai.resources.embeddings"``.
+            callback: Applies patches through this patcher; its exceptions are reported (raised
+                under ``TRACEWIRE_STRICT=1``). A module that never gets imported never calls it.
+        """
+        if not self._live:
+            raise RuntimeError("this Patcher was undone; the integration gets a new one")
+        from tracewire._post_import import call_when_imported, cancel  # noqa: PLC0415 - deferred
+
+        def on_import(module: ModuleType) -> None:
+            if self._live:
+                callback(module)
+
+        if call_when_imported(module_name, on_import):
+            self.on_undo(lambda: cancel(module_name, on_import))
+        else:
+            callback(sys.modules[module_name])
 
     def on_undo(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` on undo, e.g. to remove a callback handler registered with a framework.

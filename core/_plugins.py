@@ -237,11 +237,11 @@ def _registration_problem(integration: object) -> str | None:
         or (existing is not None and not shipped_subpackage)
     ):
         return f"name {name!r} would hide tracewire.{name}"
-    from packaging.requirements import InvalidRequirement, Requirement  # noqa: PLC0415
+    from tracewire._requirements import requirement_name  # noqa: PLC0415 - deferred
 
     for requirement in integration.requirements:
         try:
-            Requirement(requirement)
-        except InvalidRequirement as error:
+            requirement_name(requirement)
+        except ValueError as error:
             return f"{name}: invalid requirement {requirement!r}: {error}"
     return None

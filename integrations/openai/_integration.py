@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from contextvars import ContextVar
+from functools import partial
 from types import MappingProxyType
 
 from tracewire._constants import SpanAttributeKey, SpanType
@@ -95,17 +96,30 @@ _HELPER_STREAMS = (
 )
 
 
-def _resolve(module_name: str, path: str) -> tuple[Any, str] | None:
-    """Return (class, method name) for an SDK target, or ``None`` if this SDK version lacks it."""
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError:
-        return None
+def _patch_helpers(patcher: Patcher, paths: list[tuple[str]], module: ModuleType) -> None:
+    for (path,) in paths:
+        target = _owner(module, path)
+        if target is not None:
+            owner, method = target
+            is_async = owner.__name__.startswith("Async")
+            patcher.wrap(owner, method, _close_helper_async if is_async else _close_helper)
+
+
+def _owner(module: ModuleType, path: str) -> tuple[Any, str] | None:
+    """Return (class, method name) for ``module.path``, or ``None`` if this SDK version lacks it."""
     class_name, method = path.split(".")
-    owner = getattr(module, class_name, None)
+    owner = getattr(module, class_name, None)  # 3.x re-exports lazily: this may import the class
     if owner is None or not hasattr(owner, method):
         return None
     return owner, method
+
+
+def _by_module(targets: tuple[tuple[Any, ...], ...]) -> dict[str, list[Any]]:
+    """Group ``(module name, *rest)`` rows by module name."""
+    grouped: dict[str, list[Any]] = {}
+    for module_name, *target in targets:
+        grouped.setdefault(module_name, []).append(target)
+    return grouped
 
 
 class _SdkTypes:
@@ -161,30 +175,42 @@ class OpenAIIntegration(Integration):
         )
 
     def patch(self, patcher: Patcher, module: ModuleType) -> None:
-        """Wrap every traced method on the SDK's resource classes (existing clients included)."""
+        """Wrap the traced methods on the SDK's resource classes (existing clients included).
+
+        Each resource module is patched when the application first imports it: the SDK loads
+        them lazily, and importing them all here would cost most of a second.
+        """
         self._types = _SdkTypes(module)
-        seen: set[tuple[int, str]] = set()
-        for module_name, path, api, required in _TARGETS:
-            target = _resolve(module_name, path)
+        seen: set[tuple[int, str]] = set()  # a class re-exported under two modules is wrapped once
+        for module_name, targets in _by_module(_TARGETS).items():
+            patcher.when_imported(
+                module_name, partial(self._patch_resources, patcher, targets, seen)
+            )
+        for module_name, paths in _by_module(_HELPER_STREAMS).items():
+            patcher.when_imported(module_name, partial(_patch_helpers, patcher, paths))
+
+    def _patch_resources(
+        self,
+        patcher: Patcher,
+        targets: list[tuple[str, _Api, bool]],
+        seen: set[tuple[int, str]],
+        module: ModuleType,
+    ) -> None:
+        for path, api, required in targets:
+            target = _owner(module, path)
             if target is None:
                 if required:
-                    raise AttributeError(f"{module_name}.{path} not found in this openai version")
-                log().debug("tracewire: openai has no %s.%s; not traced", module_name, path)
+                    raise AttributeError(f"{module.__name__}.{path} not found in this openai")
+                log().debug("tracewire: openai has no %s.%s; not traced", module.__name__, path)
                 continue
             owner, method = target
             if (id(owner), method) in seen:
-                continue  # the same class re-exported under another module
+                continue
             seen.add((id(owner), method))
             is_async = owner.__name__.startswith("Async")
             patcher.wrap(
                 owner, method, self._async_wrapper(api) if is_async else self._wrapper(api)
             )
-        for module_name, path in _HELPER_STREAMS:
-            target = _resolve(module_name, path)
-            if target is not None:
-                owner, method = target
-                is_async = owner.__name__.startswith("Async")
-                patcher.wrap(owner, method, _close_helper_async if is_async else _close_helper)
 
     # -- wrappers ---------------------------------------------------------------------------------
 

@@ -206,3 +206,28 @@ def test_strict_mode_runs_every_undo_step_before_raising() -> None:
     with pytest.raises(RuntimeError, match="cleanup failed"):
         patcher.undo()
     assert namespace.value == "original"
+
+
+def test_when_imported_patches_an_imported_module_at_once() -> None:
+    patcher = Patcher(lambda: True)
+    seen: list[types.ModuleType] = []
+
+    patcher.when_imported(__name__, seen.append)
+
+    assert seen == [THIS_MODULE]
+
+
+def test_when_imported_waits_for_the_import_and_undo_cancels_the_wait(
+    site_packages: Any,
+) -> None:
+    site_packages.add_distribution("lazy-sdk", modules={"lazy_sdk": "VALUE = 1\n"})
+    first, second = Patcher(lambda: True), Patcher(lambda: True)
+    seen: list[str] = []
+    first.when_imported("lazy_sdk", lambda module: seen.append("first"))
+    second.when_imported("lazy_sdk", lambda module: seen.append("second"))
+    assert seen == []
+
+    first.undo()
+    import lazy_sdk  # type: ignore[import-not-found]  # noqa: F401 - the import under test
+
+    assert seen == ["second"]
