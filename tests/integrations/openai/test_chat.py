@@ -244,3 +244,18 @@ async def test_async_parse_is_traced(async_client: Any, parse_chat: Any, last_tr
     assert completion.choices[0].message.parsed.country == "France"
     (span,) = last_trace().data.spans
     assert span.name == "openai.chat.completions.parse"
+
+
+@pytest.mark.block_network(allowed_hosts=["127.0.0.1"])
+def test_connection_error_reaches_the_caller_and_marks_the_span(
+    autolog: None, messages: Any, last_trace: Any
+) -> None:
+    # Nothing listens on port 9 (discard) of the loopback: the connection is refused.
+    client = openai.OpenAI(api_key="sk-test", base_url="http://127.0.0.1:9/v1", max_retries=0)
+
+    with pytest.raises(openai.APIConnectionError):
+        client.chat.completions.create(model="gpt-4o-mini", messages=messages)
+
+    span = last_trace().data.spans[0]
+    assert span.status.status_code == SpanStatusCode.ERROR
+    assert span.events[0].attributes["exception.type"] == "APIConnectionError"
