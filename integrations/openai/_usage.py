@@ -38,11 +38,16 @@ _RESPONSES_DETAILS = (
 )
 
 
-def _field(container: Any, name: str) -> Any:
-    """Read ``name`` from a usage model or, for servers whose extra fields stay dicts, a dict."""
-    if isinstance(container, dict):
-        return container.get(name)
-    return getattr(container, name, None)
+def _fields(value: Any) -> dict[str, Any] | None:
+    """The field values of a usage model (or a plain dict), read without attribute lookups.
+
+    pydantic keeps a model's field values in its ``__dict__``; reading them there avoids
+    pydantic's ``__getattr__``, which raises (slowly) for every field a usage shape lacks.
+    """
+    if type(value) is dict:
+        return value
+    fields = getattr(value, "__dict__", None)
+    return fields if isinstance(fields, dict) else None
 
 
 def _count(value: Any) -> int | None:
@@ -64,22 +69,23 @@ def token_usage(usage: Any) -> dict[str, int] | None:
         reported; ``total_tokens`` is input + output when the provider left it out. ``None`` when
         the object carries no count at all.
     """
-    if usage is None:
+    fields = _fields(usage)
+    if fields is None:
         return None
-    if _field(usage, "input_tokens") is not None or _field(usage, "output_tokens") is not None:
+    if fields.get("input_tokens") is not None or fields.get("output_tokens") is not None:
         counts, details = _RESPONSES_COUNTS, _RESPONSES_DETAILS
     else:
         counts, details = _CHAT_COUNTS, _CHAT_DETAILS
     result: dict[str, int] = {}
     for source, key in counts:
-        count = _count(_field(usage, source))
+        count = _count(fields.get(source))
         if count is not None:
             result[key] = count
     if not result:
         return None
     for container_name, source, key in details:
-        container = _field(usage, container_name)
-        if container is not None and (count := _count(_field(container, source))) is not None:
+        container = _fields(fields.get(container_name))
+        if container is not None and (count := _count(container.get(source))) is not None:
             result[key] = count
     if TokenUsageKey.TOTAL_TOKENS not in result:
         result[TokenUsageKey.TOTAL_TOKENS] = result.get(TokenUsageKey.INPUT_TOKENS, 0) + result.get(
