@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tracewire._constants import SpanAttributeKey
-from tracewire._json import EncodedJson
+from tracewire._json import DeferredJson
 from tracewire.openai._usage import token_usage
 
 TYPE_CHECKING = False
@@ -14,26 +14,21 @@ if TYPE_CHECKING:
 
 
 def encoded(response: Any) -> Any:
-    """Return ``response`` as the JSON the API sent, encoded now by pydantic's own serializer.
+    """Return ``response`` for span outputs, to be encoded as the JSON the API sent.
 
-    Encoding on the caller's thread freezes the response (later mutation cannot rewrite the
-    trace); pydantic-core's serializer does it in a few microseconds. Fields the server did not send
-    are left out, as are fields the SDK would not send back (``exclude_unset``).
+    SDK response objects are pydantic models that nobody mutates once returned, so their encoding
+    is left to the export thread (pydantic's serializer, fields the server sent, wire names).
 
     Args:
         response: A response model of the SDK, or anything else.
 
     Returns:
-        Encoded JSON text for span outputs, or ``response`` itself when it is not a pydantic v2
-        model (the span then encodes it the generic way).
+        A :class:`~tracewire._json.DeferredJson` for pydantic v2 models, else ``response`` itself
+        (the span then snapshots it the generic way).
     """
-    dump_json = getattr(response, "model_dump_json", None)
-    if not callable(dump_json) or isinstance(response, type):
-        return response
-    try:
-        return EncodedJson(dump_json(exclude_unset=True, by_alias=True, warnings=False))
-    except TypeError:  # pydantic v1 (the SDK still supports it): no `warnings` argument
-        return response
+    if callable(getattr(response, "model_dump_json", None)) and not isinstance(response, type):
+        return DeferredJson(response)
+    return response
 
 
 def record_usage(span: LiveSpan, usage: Any) -> None:

@@ -9,7 +9,8 @@ from typing import Any
 import pydantic
 import pytest
 
-from tracewire._json import dumps, loads, snapshot, thaw
+import tracewire
+from tracewire._json import DeferredJson, dumps, loads, snapshot, thaw
 from tracewire.entities import Document
 
 
@@ -86,3 +87,25 @@ def test_snapshot_keeps_scalars_and_encodes_containers() -> None:
 def test_loads_returns_non_json_text_unchanged() -> None:
     """Text that is not JSON decodes to itself rather than raising."""
     assert loads("not json") == "not json"
+
+
+class Reply(pydantic.BaseModel):
+    text: str
+    score: float | None = None
+
+
+def test_deferred_model_is_not_encoded_until_read() -> None:
+    reply = Reply(text="hi")
+    deferred = DeferredJson(reply)
+
+    assert snapshot(deferred) is deferred  # nothing encoded on the caller's thread
+    reply.text = "edited"  # SDK responses are not mutated; if one is, the trace shows the edit
+    assert thaw(deferred) == {"text": "edited"}  # only the fields that were set
+    assert dumps(deferred) == '{"text":"edited"}'
+
+
+def test_deferred_model_outputs_reach_the_exported_span(last_trace: Any) -> None:
+    with tracewire.start_span("s") as span:
+        span.set_outputs(DeferredJson(Reply(text="hi", score=0.5)))
+
+    assert last_trace().data.spans[0].outputs == {"text": "hi", "score": 0.5}
