@@ -125,7 +125,7 @@ CASES = (
 )
 
 
-def _median(values: Sequence[float]) -> float:
+def median(values: Sequence[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
@@ -169,6 +169,10 @@ class Library(Protocol):
 
     def clear_store(self) -> None:
         """Forget stored traces, to bound memory between batches."""
+        ...
+
+    def last_trace(self) -> Any:
+        """Return the most recently stored trace object, or ``None`` if none is stored."""
         ...
 
     def last_trace_spans(self) -> int:
@@ -238,10 +242,14 @@ class TracewireLibrary:
         if clear is not None:
             clear()
 
+    def last_trace(self) -> Any:
+        """Read the last finished trace back through the public API."""
+        trace_id = self._tw.get_last_active_trace_id()
+        return self._tw.get_trace(trace_id) if trace_id else None
+
     def last_trace_spans(self) -> int:
         """Read the last trace back through the public API and count its spans."""
-        trace_id = self._tw.get_last_active_trace_id()
-        trace = self._tw.get_trace(trace_id) if trace_id else None
+        trace = self.last_trace()
         return -1 if trace is None else len(trace.data.spans)
 
     def health(self) -> dict[str, Any]:
@@ -339,12 +347,17 @@ class MlflowLibrary:
         for exporter in self._exporters:
             exporter.traces.clear()
 
-    def last_trace_spans(self) -> int:
-        """Count the spans of the trace stored last by the newest exporter holding any."""
+    def last_trace(self) -> Any:
+        """Return the trace stored last by the newest exporter holding any."""
         for exporter in reversed(self._exporters):
             if exporter.traces:
-                return len(next(reversed(exporter.traces.values())).data.spans)
-        return -1
+                return next(reversed(exporter.traces.values()))
+        return None
+
+    def last_trace_spans(self) -> int:
+        """Count the spans of the trace stored last by the newest exporter holding any."""
+        trace = self.last_trace()
+        return -1 if trace is None else len(trace.data.spans)
 
     def health(self) -> dict[str, Any]:
         """Return how many exporter instances MLflow created (one per provider setup)."""
@@ -402,7 +415,7 @@ def _install_mlflow_memory_exporter(mlflow_v3: Any) -> list[Any]:
     return instances
 
 
-def _guard_network() -> list[str]:
+def guard_network() -> list[str]:
     """Make every outbound IP connection or DNS lookup fail, and record it.
 
     Returns:
@@ -558,7 +571,7 @@ def worker(name: str, plan: Plan, *, time_flush: bool) -> int:
     Returns:
         The process exit code: 0, or 1 if the library could not even be loaded.
     """
-    attempts = _guard_network()
+    attempts = guard_network()
     result: dict[str, Any] = {"library": name, "cases": {}, "network_attempts": attempts}
     try:
         lib = _load_library(name)
@@ -595,7 +608,7 @@ def worker(name: str, plan: Plan, *, time_flush: bool) -> int:
 # --------------------------------------------------------------------------------------------------
 
 
-def _clean_env() -> dict[str, str]:
+def clean_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(STRIPPED_ENV_PREFIXES)}
     # Import times must be those of an installed package, whose .pyc files exist (pip writes
     # them; uv, as nox uses it here, leaves that to the first import, which this must allow).
@@ -629,20 +642,38 @@ def run_worker(name: str, plan: Plan, cwd: str, *, time_flush: bool) -> dict[str
     ]
     if time_flush:
         command.append("--time-flush")
+    return run_json_subprocess(
+        command, cwd, f"{LABELS[name]} worker", {"library": name, "cases": {}}
+    )
+
+
+def run_json_subprocess(
+    command: Sequence[str], cwd: str, label: str, on_error: dict[str, Any]
+) -> dict[str, Any]:
+    """Run a worker command in the cleaned environment and parse its ``RESULT_MARKER`` line.
+
+    Args:
+        command: The full command line.
+        cwd: An empty directory, so no local folder can shadow an installed package.
+        label: Names the worker in the stderr banner and in the error.
+        on_error: Returned, with an ``"error"`` added, when no result line was printed.
+
+    Returns:
+        The worker's JSON result, or ``on_error`` plus an ``"error"`` if it died without one.
+    """
     completed = subprocess.run(
-        command, cwd=cwd, env=_clean_env(), capture_output=True, text=True, check=False
+        command, cwd=cwd, env=clean_env(), capture_output=True, text=True, check=False
     )
     if completed.stderr.strip():
         # Kept off stdout so the table stays clean, but never hidden.
-        print(f"--- {LABELS[name]} worker stderr ---\n{completed.stderr}", file=sys.stderr)
+        print(f"--- {label} stderr ---\n{completed.stderr}", file=sys.stderr)
     for line in reversed(completed.stdout.splitlines()):
         if line.startswith(RESULT_MARKER):
             result: dict[str, Any] = json.loads(line[len(RESULT_MARKER) :])
             return result
     return {
-        "library": name,
-        "cases": {},
-        "error": f"worker exited {completed.returncode} without a result\n{completed.stderr}",
+        **on_error,
+        "error": f"{label} exited {completed.returncode} without a result\n{completed.stderr}",
     }
 
 
@@ -754,7 +785,7 @@ def measure_imports(modules: Sequence[str], plan: Plan, cwd: str) -> dict[str, I
     Returns:
         Import costs by module, plus the bare interpreter's start under the key ``""``.
     """
-    env = _clean_env()
+    env = clean_env()
     codes = {"": "pass", **{m: f"import {m}" for m in modules}}
     for code in codes.values():  # writes any missing .pyc files, then warms the page cache
         _launch_ms(code, cwd, env)
@@ -771,11 +802,11 @@ def measure_imports(modules: Sequence[str], plan: Plan, cwd: str) -> dict[str, I
             sums[module].append(
                 sum(us for name, us in top.items() if name not in baseline_names) / 1e3
             )
-    bare = _median(walls[""])
+    bare = median(walls[""])
     times = {
         module: ImportTimes(
-            wall_ms=_median(walls[module]) - bare,
-            importtime_ms=_median(sums[module]),
+            wall_ms=median(walls[module]) - bare,
+            importtime_ms=median(sums[module]),
             runs=walls[module],
         )
         for module in modules
@@ -789,7 +820,7 @@ def measure_imports(modules: Sequence[str], plan: Plan, cwd: str) -> dict[str, I
 # --------------------------------------------------------------------------------------------------
 
 
-def _fmt(value: float | None) -> str:
+def fmt(value: float | None) -> str:
     if value is None or math.isnan(value):
         return "n/a"
     if value >= 100:
@@ -801,13 +832,13 @@ def _fmt(value: float | None) -> str:
     return f"{value:.3f}"
 
 
-def _ratio(mlflow_value: float | None, tracewire_value: float | None) -> str:
+def ratio(mlflow_value: float | None, tracewire_value: float | None) -> str:
     if not mlflow_value or not tracewire_value or math.isnan(mlflow_value + tracewire_value):
         return "n/a"
     return f"{mlflow_value / tracewire_value:,.1f}x"
 
 
-def _verdict(ok: bool) -> str:
+def verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
 
@@ -815,7 +846,7 @@ def _stat(data: dict[str, Any], key: str) -> float | None:
     """Return the median of one measure, or ``None`` for a crashed or missing case."""
     if "error" in data or not data.get(key):
         return None
-    return _median(data[key])
+    return median(data[key])
 
 
 def _budget(case: Case, tw_cpu: float | None, ml_cpu: float | None) -> tuple[str, str]:
@@ -826,17 +857,17 @@ def _budget(case: Case, tw_cpu: float | None, ml_cpu: float | None) -> tuple[str
             return text, "CRASH"
         fast = tw_cpu <= TRACE_BUDGET_US
         ratio_ok = ml_cpu / tw_cpu >= TRACE_MIN_RATIO
-        detail = f"(µs {_verdict(fast)}, ratio {_verdict(ratio_ok)})"
-        return text, f"{_verdict(fast and ratio_ok)} {detail}"
+        detail = f"(µs {verdict(fast)}, ratio {verdict(ratio_ok)})"
+        return text, f"{verdict(fast and ratio_ok)} {detail}"
     if case.key == "disabled":
         text = f"≤ {DISABLED_BUDGET_US:g} µs"
         if tw_cpu is None:
             return text, "CRASH"
-        return text, _verdict(tw_cpu <= DISABLED_BUDGET_US)
+        return text, verdict(tw_cpu <= DISABLED_BUDGET_US)
     return "", ""
 
 
-def _machine() -> str:
+def machine() -> str:
     try:
         nproc = len(os.sched_getaffinity(0))
     except AttributeError:
@@ -853,14 +884,14 @@ def _machine() -> str:
     return f"{platform.system()} {platform.machine()}, nproc={nproc} ({cpu_model})"
 
 
-def _load() -> str:
+def load_average() -> str:
     try:
         return "/".join(f"{value:.2f}" for value in os.getloadavg())
     except OSError:
         return "n/a"
 
 
-def _dist_version(dist: str) -> str:
+def dist_version(dist: str) -> str:
     try:
         return importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError:
@@ -869,16 +900,16 @@ def _dist_version(dist: str) -> str:
 
 def _header(results: dict[str, dict[str, Any]], plan: Plan, load_before: str) -> list[str]:
     versions = {
-        name: results[name].get("version") or _dist_version(LABELS[name]) for name in LIBRARIES
+        name: results[name].get("version") or dist_version(LABELS[name]) for name in LIBRARIES
     }
     measured = plan.rounds * plan.batches
     return [
         "# tracewire vs mlflow-tracing: tracing overhead",
         "",
         f"- Python {platform.python_version()} ({platform.python_implementation()}), "
-        f"{_machine()}; load average 1/5/15 min: {load_before} at start, {_load()} at end",
+        f"{machine()}; load average 1/5/15 min: {load_before} at start, {load_average()} at end",
         f"- tracewire {versions['tracewire']}, mlflow-tracing {versions['mlflow']} "
-        f"(opentelemetry-sdk {_dist_version('opentelemetry-sdk')})",
+        f"(opentelemetry-sdk {dist_version('opentelemetry-sdk')})",
         f"- each library in its own subprocess, {plan.rounds} alternating rounds; per case and "
         f"round {plan.warmup} warm-up + {plan.batches} measured batches, so each number is the "
         f"median of {measured} per-batch means",
@@ -908,12 +939,12 @@ def _case_table(results: dict[str, dict[str, Any]]) -> list[str]:
             "ref" if number == 0 else str(number),
             case.title,
             case.unit,
-            "CRASH" if tw_cpu is None else _fmt(tw_cpu),
-            "CRASH" if ml_cpu is None else _fmt(ml_cpu),
-            _ratio(ml_cpu, tw_cpu),
-            "CRASH" if tw_wall is None else _fmt(tw_wall),
-            "CRASH" if ml_wall is None else _fmt(ml_wall),
-            _ratio(ml_wall, tw_wall),
+            "CRASH" if tw_cpu is None else fmt(tw_cpu),
+            "CRASH" if ml_cpu is None else fmt(ml_cpu),
+            ratio(ml_cpu, tw_cpu),
+            "CRASH" if tw_wall is None else fmt(tw_wall),
+            "CRASH" if ml_wall is None else fmt(ml_wall),
+            ratio(ml_wall, tw_wall),
             *_budget(case, tw_cpu, ml_cpu),
         ]
         lines.append("| " + " | ".join(cells) + " |")
@@ -938,14 +969,14 @@ def _import_table(imports: dict[str, ImportTimes] | None, error: str | None) -> 
         f"| 6a | wall: median `python -c 'import X'` minus median `python -c pass` "
         f"({len(tw.runs)} interleaved launches each; bare = {imports[''].wall_ms:.1f} ms; "
         f".pyc cached: {cached}) "
-        f"| {tw.wall_ms:.1f} | {ml.wall_ms:.1f} | {_ratio(ml.wall_ms, tw.wall_ms)} "
-        f"| ≤ {IMPORT_BUDGET_MS:g} ms | {_verdict(tw.wall_ms <= IMPORT_BUDGET_MS)} |"
+        f"| {tw.wall_ms:.1f} | {ml.wall_ms:.1f} | {ratio(ml.wall_ms, tw.wall_ms)} "
+        f"| ≤ {IMPORT_BUDGET_MS:g} ms | {verdict(tw.wall_ms <= IMPORT_BUDGET_MS)} |"
     )
     lines.append(
         "| 6b | `-X importtime`: sum of the cumulative µs of the top-level imports that bare "
         "python does not make (median; importtime's own overhead inflates it) "
         f"| {tw.importtime_ms:.1f} | {ml.importtime_ms:.1f} "
-        f"| {_ratio(ml.importtime_ms, tw.importtime_ms)} | (cross-check) | |"
+        f"| {ratio(ml.importtime_ms, tw.importtime_ms)} | (cross-check) | |"
     )
     return lines
 
@@ -979,7 +1010,7 @@ def _footer(results: dict[str, dict[str, Any]]) -> tuple[list[str], bool]:
         lines.append(
             f"- {label}: traces stored per case (and span count of the last one checked): "
             f"{', '.join(counts)}; {health}; public flush() "
-            f"with nothing queued: median {_median(flush_ms):.2f} ms; network attempts: "
+            f"with nothing queued: median {median(flush_ms):.2f} ms; network attempts: "
             f"{len(attempts)}" + (f" {attempts[:3]}" if attempts else "")
         )
         if "close_error" in result:
@@ -1040,7 +1071,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return worker(args.worker, plan, time_flush=args.time_flush)
 
     started = time.perf_counter()
-    load_before = _load()
+    load_before = load_average()
     with tempfile.TemporaryDirectory(prefix="bench_core_") as cwd:
         results = run_workers(plan, cwd)
         imports: dict[str, ImportTimes] | None = None
