@@ -47,7 +47,11 @@ def _fields(value: Any) -> dict[str, Any] | None:
     if type(value) is dict:
         return value
     fields = getattr(value, "__dict__", None)
-    return fields if isinstance(fields, dict) else None
+    if not isinstance(fields, dict):
+        return None
+    # Fields an older SDK does not declare (openai 1.40 has no *_tokens_details) arrive as extras.
+    extra = getattr(value, "__pydantic_extra__", None)
+    return {**fields, **extra} if extra else fields
 
 
 def _count(value: Any) -> int | None:
