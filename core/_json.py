@@ -44,19 +44,21 @@ class DeferredJson:
         model: A pydantic v2 model instance.
     """
 
-    __slots__ = ("model",)
+    __slots__ = ("_text", "model")
 
     def __init__(self, model: Any) -> None:
         self.model = model
+        self._text: str | None = None
 
     def encode(self) -> str:
-        """Return the model as JSON text (generic encoding if pydantic's serializer fails)."""
-        try:
-            text: str = self.model.model_dump_json(
-                exclude_unset=True, by_alias=True, warnings=False
-            )
-        except Exception:  # noqa: BLE001 - pydantic v1 models, or a model pydantic cannot dump
-            return dumps(self.model)
+        """Return the model as JSON text, encoded once (generic encoding if pydantic's fails)."""
+        text = self._text
+        if text is None:
+            try:
+                text = self.model.model_dump_json(exclude_unset=True, by_alias=True, warnings=False)
+            except Exception:  # noqa: BLE001 - pydantic v1 models, or a model pydantic cannot dump
+                text = dumps(self.model)
+            self._text = text
         return text
 
 
