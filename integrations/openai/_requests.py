@@ -151,9 +151,3 @@ def add_usage_request(kwargs: dict[str, Any], stream_usage: bool | None, host: s
         kwargs["stream_options"] = {**options, INCLUDE_USAGE: True}
         return True
     return False
-
-
-def wants_usage_chunk(kwargs: dict[str, Any]) -> bool:
-    """Return whether a stream request (as sent) asks for usage, decided before copying kwargs."""
-    options = kwargs.get("stream_options")
-    return isinstance(options, dict) and options.get(INCLUDE_USAGE) is True
