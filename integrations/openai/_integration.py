@@ -246,12 +246,11 @@ class OpenAIIntegration(Integration):
 class _Call:
     """One traced SDK call: what was asked, what is sent, and how its result is recorded."""
 
-    __slots__ = ("api", "hide_usage_chunk", "integration", "kwargs", "resource", "send")
+    __slots__ = ("api", "hide_usage_chunk", "integration", "kwargs", "send")
 
     def __init__(self, integration: OpenAIIntegration, api: _Api, resource: Any, kwargs: Kwargs):
         self.integration = integration
         self.api = api
-        self.resource = resource
         self.kwargs = kwargs
         self.send = kwargs
         self.hide_usage_chunk = False

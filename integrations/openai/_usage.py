@@ -9,6 +9,7 @@ absent: nothing here invents a 0.
 from __future__ import annotations
 
 from tracewire._constants import TokenUsageKey
+from tracewire._token_usage import _count
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -52,12 +53,6 @@ def _fields(value: Any) -> dict[str, Any] | None:
     # Fields an older SDK does not declare (openai 1.40 has no *_tokens_details) arrive as extras.
     extra = getattr(value, "__pydantic_extra__", None)
     return {**fields, **extra} if extra else fields
-
-
-def _count(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        return None
-    return value
 
 
 def token_usage(usage: Any) -> dict[str, int] | None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +16,6 @@ import tracewire
 from tracewire.openai import _integration
 
 MATCH_BODY = ["method", "scheme", "host", "port", "path", "query", "body"]
-CASSETTES = Path(__file__).parents[3] / "cassettes" / "openai"
 
 
 def patched_methods() -> dict[str, Any]:
@@ -36,53 +33,42 @@ def patched_methods() -> dict[str, Any]:
     return found
 
 
-def run_fresh(code: str) -> str:
-    """Run ``code`` in a new interpreter (strict mode); return its stdout."""
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-        env={"TRACEWIRE_STRICT": "1", "PATH": ""},
-    )
-    return result.stdout.strip()
-
-
-def test_importing_the_integration_does_not_import_openai() -> None:
-    out = run_fresh(
+def test_importing_the_integration_does_not_import_openai(site_packages: Any) -> None:
+    out = site_packages.run_python(
         "import sys, tracewire.openai, tracewire; tracewire.openai.autolog(); "
         "print('openai' in sys.modules)"
     )
-    assert out == "False"
+    assert out.strip() == "False"
 
 
-def test_autolog_after_import_openai_imports_nothing_more_of_openai() -> None:
+def test_autolog_after_import_openai_imports_nothing_more_of_openai(site_packages: Any) -> None:
     # The SDK's resource modules are patched when the application imports them; importing them
     # all in autolog() would cost most of a second (openai 2.x, 3.x).
-    out = run_fresh(
+    out = site_packages.run_python(
         "import sys, openai, tracewire\n"
         "before = set(sys.modules)\n"
         "tracewire.openai.autolog()\n"
         "print(sorted(m for m in set(sys.modules) - before if m.startswith('openai')))"
     )
-    assert out == "[]"
+    assert out.strip() == "[]"
 
 
-def test_autolog_before_importing_openai_patches_it_on_import() -> None:
+def test_autolog_before_importing_openai_patches_it_on_import(
+    site_packages: Any, vcr_cassette_dir: str
+) -> None:
     code = f"""
 import tracewire, vcr
 tracewire.openai.autolog()
 import openai
 client = openai.OpenAI(api_key="sk-test", max_retries=0)
-with vcr.use_cassette({str(CASSETTES / "chat_completion.yaml")!r}, record_mode="none"):
+with vcr.use_cassette({str(Path(vcr_cassette_dir) / "chat_completion.yaml")!r}, record_mode="none"):
     client.chat.completions.create(model="gpt-4o-mini", messages=[
         {{"role": "system", "content": "You are terse."}},
         {{"role": "user", "content": "Say hello."}}])
 trace = tracewire.get_trace(tracewire.get_last_active_trace_id())
 print(trace.info.token_usage["total_tokens"])
 """
-    assert run_fresh(code) == "21"
+    assert site_packages.run_python(code).strip() == "21"
 
 
 @pytest.mark.vcr("chat_completion.yaml")
