@@ -87,11 +87,16 @@ class InProgressTrace:
             _in_progress.pop(self.trace_id, None)
             _last_trace_id = _last_in_thread.trace_id = self.trace_id
             spans = self.spans
-            # Snapshot the ended spans: children started from now on are late and not exported.
-            if len(spans) == 1:
-                _sink(self, [span])
-            else:
-                _sink(self, [s for s in spans if s._end_time_ns is not None])
+            # Spans point at their trace. Dropping the trace's references back to them breaks
+            # that cycle, so reference counting frees the finished trace as soon as it is
+            # exported; a cycle per call would make the garbage collector run in the caller's
+            # thread. Children started from now on are late: they land in the new list and are
+            # not exported.
+            self.spans = []
+            self.root = None
+            if len(spans) != 1:
+                spans = [s for s in spans if s._end_time_ns is not None]
+            _sink(self, spans)
 
 
 _in_progress: dict[str, InProgressTrace] = {}
