@@ -33,33 +33,26 @@ class EncodedJson(str):
     __slots__ = ()
 
 
-class DeferredJson:
-    """A pydantic model whose encoding waits for the export thread.
+def model_json(model: Any) -> EncodedJson:
+    """Encode a pydantic v2 model as the JSON its API sent: the fields that were set, wire names.
 
-    For SDK response objects, which nobody mutates once returned: encoding one takes microseconds
-    the caller's thread need not spend. pydantic's own serializer writes the fields the server sent
-    (``exclude_unset``), under their wire names.
+    For SDK response objects. Encoding one now, on the caller's thread, costs a few microseconds
+    but lets the response be freed as soon as the caller drops it. Keeping its object tree alive
+    until the export thread runs would make the garbage collector run in the caller's thread far
+    more often (an SDK call alone leaves no net allocations behind), which costs several times
+    more: measured with openai, about 25 us per call against 7 us for encoding.
 
     Args:
-        model: A pydantic v2 model instance.
+        model: A pydantic v2 model instance (anything else is encoded the generic way).
+
+    Returns:
+        The JSON text, as an :class:`EncodedJson` snapshot.
     """
-
-    __slots__ = ("_text", "model")
-
-    def __init__(self, model: Any) -> None:
-        self.model = model
-        self._text: str | None = None
-
-    def encode(self) -> str:
-        """Return the model as JSON text, encoded once (generic encoding if pydantic's fails)."""
-        text = self._text
-        if text is None:
-            try:
-                text = self.model.model_dump_json(exclude_unset=True, by_alias=True, warnings=False)
-            except Exception:  # noqa: BLE001 - pydantic v1 models, or a model pydantic cannot dump
-                text = dumps(self.model)
-            self._text = text
-        return text
+    try:
+        text = model.model_dump_json(exclude_unset=True, by_alias=True, warnings=False)
+    except Exception:  # noqa: BLE001 - pydantic v1 models, or a model pydantic cannot dump
+        text = dumps(model)
+    return EncodedJson(text)
 
 
 def _default(o: Any) -> Any:
@@ -145,8 +138,6 @@ def dumps(value: Any) -> str:
         return _float_text(value)
     if kind is EncodedJson:
         return str.__str__(value)
-    if kind is DeferredJson:
-        return value.encode()  # type: ignore[no-any-return]
     try:
         return "".join(_container_encoder()(value, 0))
     except (ValueError, RecursionError):
@@ -175,31 +166,61 @@ def loads(text: str) -> Any:
 
 
 SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
-_SMALL = 16  # containers up to this size are copied; beyond it the C JSON encoder is faster
+# Containers up to this size are copied (nested ones up to _SMALL_NESTED, _COPY_DEPTH levels deep:
+# a chat request's dict of messages of scalars); beyond that the C JSON encoder is faster.
+_SMALL = 16
+_SMALL_NESTED = 8
+_COPY_DEPTH = 3
+_NOT_COPIED = object()
 
 
-def _copy_small(value: Any) -> Any:
-    """Copy a small dict or list of scalars (JSON-normalized), or return ``None`` if it is not one."""
+def _copied(value: Any, depth: int) -> Any:
+    """A JSON-normalized copy of a small nest of dicts and lists of scalars, else ``_NOT_COPIED``.
+
+    Args:
+        value: A dict, list or tuple (scalars are handled by the caller, without a call).
+        depth: How many container levels may still be copied, this one included.
+    """
     kind = type(value)
-    if kind is dict and len(value) <= _SMALL:
+    limit = _SMALL if depth == _COPY_DEPTH else _SMALL_NESTED
+    if kind is dict:
+        if len(value) > limit:
+            return _NOT_COPIED
+        copy: Any = {}
         for key, item in value.items():
-            if type(key) is not str or type(item) not in SCALAR_TYPES:
-                return None
-        return value.copy()
-    if (kind is list or kind is tuple) and len(value) <= _SMALL:
+            if type(key) is not str:
+                return _NOT_COPIED
+            if type(item) not in SCALAR_TYPES:
+                if depth == 1:
+                    return _NOT_COPIED
+                item = _copied(item, depth - 1)  # noqa: PLW2901 - the same item, frozen
+                if item is _NOT_COPIED:
+                    return _NOT_COPIED
+            copy[key] = item
+        return copy
+    if kind is list or kind is tuple:
+        if len(value) > limit:
+            return _NOT_COPIED
+        copy = []
         for item in value:
             if type(item) not in SCALAR_TYPES:
-                return None
-        return list(value)
-    return None
+                if depth == 1:
+                    return _NOT_COPIED
+                item = _copied(item, depth - 1)  # noqa: PLW2901 - the same item, frozen
+                if item is _NOT_COPIED:
+                    return _NOT_COPIED
+            copy.append(item)
+        return copy
+    return _NOT_COPIED
 
 
 def snapshot(value: Any, *, owned: bool = False) -> Any:
     """Freeze ``value`` so that later mutation by user code cannot change what was recorded.
 
-    Immutable scalars are returned unchanged (a 100 KB prompt costs nothing here). Small dicts and
-    lists whose values are scalars or small containers of scalars are copied; anything else is
-    encoded to JSON now. Either way the result reads back as the JSON-normalized value.
+    Immutable scalars are returned unchanged (a 100 KB prompt costs nothing here). Small nests of
+    dicts and lists of scalars (a chat request with a few messages) are copied, which is cheaper
+    than encoding them; anything else is encoded to JSON now. Either way the result reads back as
+    the JSON-normalized value.
 
     Args:
         value: The value passed to ``set_inputs``, ``set_outputs`` or ``set_attribute``.
@@ -210,24 +231,20 @@ def snapshot(value: Any, *, owned: bool = False) -> Any:
         The value, a copy, or an :class:`EncodedJson`.
     """
     kind = type(value)
-    if kind in SCALAR_TYPES or kind is EncodedJson or kind is DeferredJson:
+    if kind in SCALAR_TYPES or kind is EncodedJson:
         return value
-    if kind is dict and len(value) <= _SMALL:
-        frozen = value if owned else {}
+    if owned and kind is dict and len(value) <= _SMALL:
         for key, item in value.items():
             if type(key) is not str:
                 return EncodedJson(dumps(value))
-            if type(item) in SCALAR_TYPES:
-                if not owned:
-                    frozen[key] = item
-                continue
-            copied = _copy_small(item)
-            if copied is None:
-                return EncodedJson(dumps(value))
-            frozen[key] = copied
-        return frozen
-    copied = _copy_small(value)
-    return EncodedJson(dumps(value)) if copied is None else copied
+            if type(item) not in SCALAR_TYPES:
+                copied = _copied(item, _COPY_DEPTH - 1)
+                if copied is _NOT_COPIED:
+                    return EncodedJson(dumps(value))
+                value[key] = copied
+        return value
+    copied = _copied(value, _COPY_DEPTH)
+    return EncodedJson(dumps(value)) if copied is _NOT_COPIED else copied
 
 
 def thaw(value: Any) -> Any:
@@ -241,6 +258,4 @@ def thaw(value: Any) -> Any:
     """
     if isinstance(value, EncodedJson):
         return loads(value)
-    if type(value) is DeferredJson:
-        return loads(value.encode())
     return value

@@ -10,7 +10,7 @@ import pydantic
 import pytest
 
 import tracewire
-from tracewire._json import DeferredJson, dumps, loads, snapshot, thaw
+from tracewire._json import dumps, loads, model_json, snapshot, thaw
 from tracewire.entities import Document
 
 
@@ -84,6 +84,38 @@ def test_snapshot_keeps_scalars_and_encodes_containers() -> None:
     assert thaw(frozen_nested) == {"a": [1]}
 
 
+def test_snapshot_copies_a_chat_request_instead_of_encoding_it() -> None:
+    messages = [{"role": "user", "content": "hi"}]
+    request = {"model": "m", "messages": messages, "stop": ("a", "b")}
+
+    frozen = snapshot(request)
+    messages.append({"role": "assistant", "content": "hello"})
+    messages[0]["content"] = "edited"
+
+    assert not isinstance(frozen, str)  # a copy: encoding waits for the export thread
+    assert frozen == {
+        "model": "m",
+        "messages": [{"role": "user", "content": "hi"}],
+        "stop": ["a", "b"],
+    }
+
+
+def test_snapshot_encodes_values_nested_deeper_than_it_copies() -> None:
+    deep = {"messages": [{"content": [{"type": "text", "text": "hi"}]}]}
+
+    frozen = snapshot(deep)
+    deep["messages"][0]["content"][0]["text"] = "edited"
+
+    assert isinstance(frozen, str)
+    assert thaw(frozen) == {"messages": [{"content": [{"type": "text", "text": "hi"}]}]}
+
+
+def test_snapshot_encodes_large_nested_containers() -> None:
+    many = {"messages": [{"role": "user", "content": str(n)} for n in range(50)]}
+
+    assert isinstance(snapshot(many), str)
+
+
 def test_loads_returns_non_json_text_unchanged() -> None:
     """Text that is not JSON decodes to itself rather than raising."""
     assert loads("not json") == "not json"
@@ -94,18 +126,27 @@ class Reply(pydantic.BaseModel):
     score: float | None = None
 
 
-def test_deferred_model_is_not_encoded_until_read() -> None:
+def test_model_json_encodes_only_the_fields_that_were_set() -> None:
+    encoded = model_json(Reply(text="hi"))
+
+    assert encoded == '{"text":"hi"}'
+    assert snapshot(encoded) is encoded  # already a snapshot: not encoded twice
+
+
+def test_model_json_records_the_model_as_it_was_when_encoded() -> None:
     reply = Reply(text="hi")
-    deferred = DeferredJson(reply)
+    encoded = model_json(reply)
+    reply.text = "edited"
 
-    assert snapshot(deferred) is deferred  # nothing encoded on the caller's thread
-    reply.text = "edited"  # SDK responses are not mutated; if one is, the trace shows the edit
-    assert thaw(deferred) == {"text": "edited"}  # only the fields that were set
-    assert dumps(deferred) == '{"text":"edited"}'
+    assert thaw(encoded) == {"text": "hi"}
 
 
-def test_deferred_model_outputs_reach_the_exported_span(last_trace: Any) -> None:
+def test_model_json_falls_back_to_generic_encoding_for_other_objects() -> None:
+    assert thaw(model_json({"a": [1, 2]})) == {"a": [1, 2]}
+
+
+def test_model_json_outputs_reach_the_exported_span(last_trace: Any) -> None:
     with tracewire.start_span("s") as span:
-        span.set_outputs(DeferredJson(Reply(text="hi", score=0.5)))
+        span.set_outputs(model_json(Reply(text="hi", score=0.5)))
 
     assert last_trace().data.spans[0].outputs == {"text": "hi", "score": 0.5}
