@@ -146,6 +146,7 @@ class Exporter:
         self._thread: threading.Thread | None = None
         self._start_lock = allocate_lock()
         self._strict_errors: list[BaseException] = []
+        self._busy = False  # the export thread is polling: producers need not wake it
 
     def submit(self, record: InProgressTrace, spans: list[Any]) -> None:
         """Queue a finished trace for export. Never blocks; drops and counts when the queue is full."""
@@ -161,9 +162,10 @@ class Exporter:
         queue = self._queue
         queue.append((record, spans))
         # Waking the export thread costs the caller a futex call and a GIL hand-off, so it is woken
-        # only when work appears after idling or a full batch is waiting; in between it gathers.
+        # only when work appears while it idles, or when a full batch is waiting. While traces keep
+        # coming it is busy polling on its own and needs no wake-up.
         waiting = len(queue)
-        if waiting == 1 or waiting % _BATCH_SIZE == 0:
+        if (waiting == 1 and not self._busy) or waiting % _BATCH_SIZE == 0:
             wakeup = self._wakeup or self._start()
             if wakeup is not None and not wakeup.is_set():
                 wakeup.set()
@@ -222,10 +224,18 @@ class Exporter:
             # The timeout is a safety net for a wake-up lost between two producers.
             wakeup.wait(_IDLE_CHECK_S)
             wakeup.clear()
-            if not hurry.is_set():
-                hurry.wait(_GATHER_S)  # let a burst accumulate; flush() cuts this short
-            hurry.clear()
-            self._drain()
+            # Busy: drain every _GATHER_S until a round finds nothing, without wake-ups.
+            self._busy = True
+            while True:
+                if not hurry.is_set():
+                    hurry.wait(_GATHER_S)  # let a burst accumulate; flush() cuts this short
+                hurry.clear()
+                if not self._queue:
+                    break
+                self._drain()
+            self._busy = False
+            if self._queue:  # queued just before _busy fell: its producer did not wake us
+                wakeup.set()
 
     def _drain(self) -> None:
         batch: list[Trace] = []
@@ -293,6 +303,7 @@ class Exporter:
         self._queue = deque()
         self._wakeup = None
         self._thread = None
+        self._busy = False
         self._start_lock = allocate_lock()
         self.destination.reset_after_fork()
 

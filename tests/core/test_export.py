@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -9,6 +10,8 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -59,6 +62,24 @@ def test_flush_makes_finished_traces_readable() -> None:
     ids = [_one_trace() for _ in range(50)]
     assert tracewire.flush(timeout=10)
     assert all(EXPORTER.destination.get_trace(i) is not None for i in ids)
+
+
+def _exported_soon(trace_id: str, within_s: float) -> bool:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        if EXPORTER.destination.get_trace(trace_id) is not None:
+            return True
+        time.sleep(0.005)
+    return False
+
+
+def test_traces_reach_the_destination_without_flush_during_and_after_a_burst() -> None:
+    """The thread polls while traces keep coming and is woken again once it went idle."""
+    burst = [_one_trace() for _ in range(20)]
+    assert _exported_soon(burst[-1], within_s=0.5)  # well below the 1 s safety-net timeout
+    time.sleep(0.1)  # long enough for the thread to find nothing and go idle
+    later = _one_trace()
+    assert _exported_soon(later, within_s=0.5)
 
 
 def test_full_queue_drops_counts_and_warns_once(
@@ -131,6 +152,7 @@ def test_memory_destination_rejects_a_zero_bound() -> None:
 def _run_program_exporting_to_file(body: str, out: Path) -> subprocess.CompletedProcess[str]:
     """Run ``body`` in a fresh interpreter whose destination appends trace dicts to ``out``."""
     prelude = f"""
+import gc
 import json
 import tracewire
 from tracewire._destinations import MemoryDestination
@@ -208,3 +230,18 @@ def test_forked_child_traces_and_reads_its_own_traces() -> None:
     status = os.read(read, 1)
     os.waitpid(pid, 0)
     assert status == b"\x00"
+
+
+def test_an_exported_trace_is_freed_without_the_garbage_collector() -> None:
+    """A finished trace holds no reference cycle: extra garbage would make GC run in the caller."""
+    gc.collect()
+    gc.disable()
+    try:
+        with tracewire.start_span("root") as root, tracewire.start_span("child"):
+            pass
+        record = weakref.ref(root._trace)
+        del root
+        assert tracewire.flush(timeout=10)
+        assert record() is None
+    finally:
+        gc.enable()
