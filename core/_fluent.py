@@ -6,7 +6,7 @@ from tracewire._constants import SpanAttributeKey, SpanType, TraceMetadataKey
 from tracewire._context import ACTIVE_SPAN, begin_span
 from tracewire._errors import log, report_internal_error
 from tracewire._export import EXPORTER
-from tracewire._json import snapshot
+from tracewire._json import SCALAR_TYPES, snapshot
 from tracewire._span import NO_OP_SPAN, LiveSpan, NoOpSpan
 from tracewire._status import TraceState
 from tracewire._trace import Trace
@@ -20,10 +20,15 @@ if TYPE_CHECKING:
 
 
 def _initial_attributes(span_type: str, attributes: Mapping[str, Any] | None) -> dict[str, Any]:
-    initial: dict[str, Any] = {SpanAttributeKey.SPAN_TYPE: str(span_type)}
+    initial: dict[str, Any] = {
+        SpanAttributeKey.SPAN_TYPE: span_type if type(span_type) is str else str(span_type)
+    }
     if attributes:
         for key, value in attributes.items():
-            initial[str(key)] = snapshot(value)
+            # Inline tests for the usual str keys and scalar values: runs on every traced call.
+            initial[key if type(key) is str else str(key)] = (
+                value if type(value) in SCALAR_TYPES else snapshot(value)
+            )
     return initial
 
 

@@ -29,6 +29,8 @@ _UNSET_CODE = SpanStatusCode.UNSET
 _UNSET_STATUS = SpanStatus(_UNSET_CODE)
 _time_ns = time.time_ns
 _OK_STATUS = SpanStatus(SpanStatusCode.OK)
+_INPUTS = SpanAttributeKey.INPUTS
+_OUTPUTS = SpanAttributeKey.OUTPUTS
 _PRIMITIVES = (str, bool, int, float)
 
 
@@ -350,15 +352,17 @@ class LiveSpan(Span):
         )
         return True
 
+    # The setters test _end_time_ns before calling _frozen: they run on every traced call.
+
     def set_inputs(self, inputs: Any) -> None:
         """Record the span's inputs."""
-        if not self._frozen("set_inputs"):
-            self._attributes[SpanAttributeKey.INPUTS] = snapshot(inputs)
+        if self._end_time_ns is None or not self._frozen("set_inputs"):
+            self._attributes[_INPUTS] = snapshot(inputs)
 
     def set_outputs(self, outputs: Any) -> None:
         """Record the span's outputs."""
-        if not self._frozen("set_outputs"):
-            self._attributes[SpanAttributeKey.OUTPUTS] = snapshot(outputs)
+        if self._end_time_ns is None or not self._frozen("set_outputs"):
+            self._attributes[_OUTPUTS] = snapshot(outputs)
 
     def set_attribute(self, key: str, value: Any) -> None:
         """Set one attribute; any JSON-encodable value (and most others) is accepted.
@@ -374,7 +378,7 @@ class LiveSpan(Span):
                 key,
             )
             return
-        if not self._frozen("set_attribute"):
+        if self._end_time_ns is None or not self._frozen("set_attribute"):
             self._attributes[key] = snapshot(value)
 
     def set_attributes(self, attributes: Mapping[str, Any]) -> None:
