@@ -43,9 +43,10 @@ if TYPE_CHECKING:
 
 PROVIDER = "openai"
 
-# Set while a traced OpenAI call runs, so that SDK methods calling other patched methods (an old
-# SDK's beta `parse` calls `create`) produce one span, not two.
-_INSIDE_CALL: ContextVar[bool] = ContextVar("tracewire_openai_inside_call", default=False)
+# The traced OpenAI call running in this context, if any: SDK methods calling other patched methods
+# (an old SDK's beta `parse` calls `create`) produce one span, not two, and the SDK's response
+# parser hands the call the body it parsed.
+_INSIDE_CALL: ContextVar[_Call | None] = ContextVar("tracewire_openai_inside_call", default=None)
 
 
 class _Api:
@@ -94,6 +95,34 @@ _HELPER_STREAMS = (
     ("openai.lib.streaming.responses", "ResponseStream.close"),
     ("openai.lib.streaming.responses", "AsyncResponseStream.close"),
 )
+
+
+# The SDK's response classes; their `_parse` turns the HTTP body into the result object.
+_BODY_PARSERS = (
+    ("openai._response", "BaseAPIResponse"),
+    ("openai._legacy_response", "LegacyAPIResponse"),
+)
+
+
+def _patch_body_parser(patcher: Patcher, class_name: str, module: ModuleType) -> None:
+    """Let a traced call keep the JSON body its response was parsed from, as its outputs.
+
+    The body is the response exactly as the API sent it, already in memory: recording it costs
+    the caller's thread nothing, where re-encoding the parsed model costs more than the rest of
+    the span. A plain function, not a wrapt wrapper: it runs once per call, traced or not.
+    """
+    owner = getattr(module, class_name)
+    original = owner.__dict__["_parse"]
+
+    def _parse(response: Any, *args: Any, **kwargs: Any) -> Any:
+        result = original(response, *args, **kwargs)
+        call = _INSIDE_CALL.get()
+        if call is not None and call.wants_body:
+            call.wants_body = False  # the first parse is the call's own result
+            call.body = getattr(response.http_response, "_content", None)
+        return result
+
+    patcher.replace(owner, "_parse", _parse)
 
 
 def _patch_helpers(patcher: Patcher, paths: list[tuple[str]], module: ModuleType) -> None:
@@ -186,6 +215,8 @@ class OpenAIIntegration(Integration):
             patcher.when_imported(
                 module_name, partial(self._patch_resources, patcher, targets, seen)
             )
+        for module_name, class_name in _BODY_PARSERS:
+            patcher.when_imported(module_name, partial(_patch_body_parser, patcher, class_name))
         for module_name, paths in _by_module(_HELPER_STREAMS).items():
             patcher.when_imported(module_name, partial(_patch_helpers, patcher, paths))
 
@@ -216,11 +247,11 @@ class OpenAIIntegration(Integration):
 
     def _wrapper(self, api: _Api) -> Callable[[Wrapped, Any, Args, Kwargs], Any]:
         def wrapper(wrapped: Wrapped, resource: Any, args: Args, kwargs: Kwargs) -> Any:
-            if _INSIDE_CALL.get():
+            if _INSIDE_CALL.get() is not None:
                 return wrapped(*args, **kwargs)
-            token = _INSIDE_CALL.set(True)
+            call = _Call(self, api, resource, kwargs)
+            token = _INSIDE_CALL.set(call)
             try:
-                call = _Call(self, api, resource, kwargs)
                 return trace_call(wrapped, args, call.send, start=call.start, finish=call.finish)
             finally:
                 _INSIDE_CALL.reset(token)
@@ -229,11 +260,11 @@ class OpenAIIntegration(Integration):
 
     def _async_wrapper(self, api: _Api) -> Callable[[Wrapped, Any, Args, Kwargs], Any]:
         async def wrapper(wrapped: Wrapped, resource: Any, args: Args, kwargs: Kwargs) -> Any:
-            if _INSIDE_CALL.get():
+            if _INSIDE_CALL.get() is not None:
                 return await wrapped(*args, **kwargs)
-            token = _INSIDE_CALL.set(True)
+            call = _Call(self, api, resource, kwargs)
+            token = _INSIDE_CALL.set(call)
             try:
-                call = _Call(self, api, resource, kwargs)
                 return await trace_async_call(
                     wrapped, args, call.send, start=call.start, finish=call.finish
                 )
@@ -246,7 +277,7 @@ class OpenAIIntegration(Integration):
 class _Call:
     """One traced SDK call: what was asked, what is sent, and how its result is recorded."""
 
-    __slots__ = ("api", "hide_usage_chunk", "integration", "kwargs", "send")
+    __slots__ = ("api", "body", "hide_usage_chunk", "integration", "kwargs", "send", "wants_body")
 
     def __init__(self, integration: OpenAIIntegration, api: _Api, resource: Any, kwargs: Kwargs):
         self.integration = integration
@@ -254,7 +285,12 @@ class _Call:
         self.kwargs = kwargs
         self.send = kwargs
         self.hide_usage_chunk = False
-        if api.stream_kind in ("chat", "completion") and kwargs.get("stream") is True:
+        self.body: bytes | None = None
+        streams = kwargs.get("stream") is True
+        # The `create` methods' bodies are their results; `parse` adds a parsed field the body
+        # lacks, and embeddings bodies hold base64 where the caller gets floats.
+        self.wants_body = api.stream_kind is not None and not streams
+        if streams and api.stream_kind in ("chat", "completion"):
             with guard("asking an OpenAI stream for usage"):
                 send = dict(kwargs)
                 stream_usage = integration.options["stream_usage"]
@@ -267,9 +303,10 @@ class _Call:
         attributes = request_parameters(inputs)
         attributes[SpanAttributeKey.MODEL_PROVIDER] = PROVIDER
         attributes[SpanAttributeKey.MESSAGE_FORMAT] = PROVIDER
-        tools = chat_tools(inputs.get("tools"))
-        if tools is not None:
-            attributes[SpanAttributeKey.CHAT_TOOLS] = tools
+        if "tools" in inputs:
+            tools = chat_tools(inputs["tools"])
+            if tools is not None:
+                attributes[SpanAttributeKey.CHAT_TOOLS] = tools
         return start_span_no_context(
             self.api.name, span_type=self.api.span_type, inputs=inputs, attributes=attributes
         )
@@ -292,7 +329,7 @@ class _Call:
             return AsyncRawResponseProxy(result, span, self.finish)
         if isinstance(result, types.streamed_raw):
             return RawResponseProxy(result, span, self.finish)
-        record_response(span, result, self.kwargs.get("model"))
+        record_response(span, result, self.kwargs.get("model"), self.body)
         span.end()
         return result
 

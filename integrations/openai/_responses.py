@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tracewire._constants import SpanAttributeKey
-from tracewire._json import DeferredJson
+from tracewire._json import EncodedJson, model_json
 from tracewire.openai._usage import token_usage
 
 TYPE_CHECKING = False
@@ -14,20 +14,18 @@ if TYPE_CHECKING:
 
 
 def encoded(response: Any) -> Any:
-    """Return ``response`` for span outputs, to be encoded as the JSON the API sent.
-
-    SDK response objects are pydantic models that nobody mutates once returned, so their encoding
-    is left to the export thread (pydantic's serializer, fields the server sent, wire names).
+    """Return ``response`` for span outputs: the JSON the API sent, for the SDK's pydantic models.
 
     Args:
         response: A response model of the SDK, or anything else.
 
     Returns:
-        A :class:`~tracewire._json.DeferredJson` for pydantic v2 models, else ``response`` itself
-        (the span then snapshots it the generic way).
+        The model's JSON (pydantic's serializer: the fields the server sent, under their wire
+        names), or ``response`` itself when it is no model (the span then snapshots it the
+        generic way).
     """
     if callable(getattr(response, "model_dump_json", None)) and not isinstance(response, type):
-        return DeferredJson(response)
+        return model_json(response)
     return response
 
 
@@ -45,14 +43,21 @@ def record_model(span: LiveSpan, response_model: Any, request_model: Any) -> Non
         span.set_attribute(SpanAttributeKey.MODEL, model)
 
 
-def record_response(span: LiveSpan, response: Any, request_model: Any) -> None:
+def record_response(
+    span: LiveSpan, response: Any, request_model: Any, body: bytes | None = None
+) -> None:
     """Record a whole (non-streamed) response: outputs, usage and model; does not end the span.
 
     Args:
         span: The call's span.
         response: The SDK's parsed response (``ChatCompletion``, ``Response``, ...).
         request_model: The ``model`` argument of the request.
+        body: The JSON body ``response`` was parsed from, when the SDK parsed one: recorded as
+            the outputs as it is, instead of encoding ``response`` again.
     """
     record_usage(span, getattr(response, "usage", None))
     record_model(span, getattr(response, "model", None), request_model)
-    span.set_outputs(encoded(response))
+    if body is not None and callable(getattr(response, "model_dump_json", None)):
+        span.set_outputs(EncodedJson(body, "utf-8", "replace"))
+    else:
+        span.set_outputs(encoded(response))

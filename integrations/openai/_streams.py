@@ -80,7 +80,9 @@ class _StreamRecorder(StreamRecorder):
 
     def _note(self, chunk: Any) -> bool:
         """Keep a chunk's id, model and usage; return whether to pass the chunk to the caller."""
-        if chunk.id:  # Azure's first chunk (prompt filter results) has an empty id and model
+        # Every chunk repeats these; the first with an id sets them. (Azure's first chunk, with
+        # prompt filter results, has an empty id and model.)
+        if self.id is None and chunk.id:
             self.id = chunk.id
             self.model = chunk.model
             self.created = chunk.created

@@ -9,33 +9,33 @@ absent: nothing here invents a 0.
 from __future__ import annotations
 
 from tracewire._constants import TokenUsageKey
-from tracewire._token_usage import _count
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-# (key in OpenAI's usage, key in mlflow.chat.tokenUsage), per usage shape.
-_CHAT_COUNTS = (
-    ("prompt_tokens", TokenUsageKey.INPUT_TOKENS),
-    ("completion_tokens", TokenUsageKey.OUTPUT_TOKENS),
-    ("total_tokens", TokenUsageKey.TOTAL_TOKENS),
+_INPUT = TokenUsageKey.INPUT_TOKENS
+_OUTPUT = TokenUsageKey.OUTPUT_TOKENS
+_TOTAL = TokenUsageKey.TOTAL_TOKENS
+# Per usage shape: its input and output count names, then (details object, key inside it, key in
+# mlflow.chat.tokenUsage) for the nested counts.
+_CHAT = (
+    "prompt_tokens",
+    "completion_tokens",
+    (
+        ("prompt_tokens_details", "cached_tokens", TokenUsageKey.CACHE_READ_INPUT_TOKENS),
+        ("prompt_tokens_details", "cache_write_tokens", TokenUsageKey.CACHE_CREATION_INPUT_TOKENS),
+        ("completion_tokens_details", "reasoning_tokens", TokenUsageKey.REASONING_TOKENS),
+    ),
 )
-_RESPONSES_COUNTS = (
-    ("input_tokens", TokenUsageKey.INPUT_TOKENS),
-    ("output_tokens", TokenUsageKey.OUTPUT_TOKENS),
-    ("total_tokens", TokenUsageKey.TOTAL_TOKENS),
-)
-# (details object, key inside it, key in mlflow.chat.tokenUsage)
-_CHAT_DETAILS = (
-    ("prompt_tokens_details", "cached_tokens", TokenUsageKey.CACHE_READ_INPUT_TOKENS),
-    ("prompt_tokens_details", "cache_write_tokens", TokenUsageKey.CACHE_CREATION_INPUT_TOKENS),
-    ("completion_tokens_details", "reasoning_tokens", TokenUsageKey.REASONING_TOKENS),
-)
-_RESPONSES_DETAILS = (
-    ("input_tokens_details", "cached_tokens", TokenUsageKey.CACHE_READ_INPUT_TOKENS),
-    ("input_tokens_details", "cache_write_tokens", TokenUsageKey.CACHE_CREATION_INPUT_TOKENS),
-    ("output_tokens_details", "reasoning_tokens", TokenUsageKey.REASONING_TOKENS),
+_RESPONSES = (
+    "input_tokens",
+    "output_tokens",
+    (
+        ("input_tokens_details", "cached_tokens", TokenUsageKey.CACHE_READ_INPUT_TOKENS),
+        ("input_tokens_details", "cache_write_tokens", TokenUsageKey.CACHE_CREATION_INPUT_TOKENS),
+        ("output_tokens_details", "reasoning_tokens", TokenUsageKey.REASONING_TOKENS),
+    ),
 )
 
 
@@ -71,23 +71,28 @@ def token_usage(usage: Any) -> dict[str, int] | None:
     fields = _fields(usage)
     if fields is None:
         return None
-    if fields.get("input_tokens") is not None or fields.get("output_tokens") is not None:
-        counts, details = _RESPONSES_COUNTS, _RESPONSES_DETAILS
-    else:
-        counts, details = _CHAT_COUNTS, _CHAT_DETAILS
+    # `type(...) is int`: pydantic and JSON give plain ints, and it keeps out bools (an int subclass).
+    get = fields.get
+    shape = (
+        _RESPONSES if get("input_tokens") is not None or get("output_tokens") is not None else _CHAT
+    )
+    input_name, output_name, details = shape
     result: dict[str, int] = {}
-    for source, key in counts:
-        count = _count(fields.get(source))
-        if count is not None:
-            result[key] = count
-    if not result:
+    if type(count := get(input_name)) is int:
+        result[_INPUT] = count
+    if type(count := get(output_name)) is int:
+        result[_OUTPUT] = count
+    total = get("total_tokens")
+    if type(total) is int:
+        result[_TOTAL] = total
+    elif result:
+        result[_TOTAL] = result.get(_INPUT, 0) + result.get(_OUTPUT, 0)
+    else:
         return None
     for container_name, source, key in details:
-        container = _fields(fields.get(container_name))
-        if container is not None and (count := _count(container.get(source))) is not None:
-            result[key] = count
-    if TokenUsageKey.TOTAL_TOKENS not in result:
-        result[TokenUsageKey.TOTAL_TOKENS] = result.get(TokenUsageKey.INPUT_TOKENS, 0) + result.get(
-            TokenUsageKey.OUTPUT_TOKENS, 0
-        )
+        container = get(container_name)
+        if container is not None:
+            container = _fields(container)
+            if container is not None and type(count := container.get(source)) is int:
+                result[key] = count
     return result

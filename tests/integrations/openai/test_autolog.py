@@ -21,6 +21,9 @@ MATCH_BODY = ["method", "scheme", "host", "port", "path", "query", "body"]
 def patched_methods() -> dict[str, Any]:
     """Every patched attribute, as stored on its class (not bound), keyed by target."""
     found = {}
+    for module_name, class_name in _integration._BODY_PARSERS:
+        owner = getattr(importlib.import_module(module_name), class_name)
+        found[f"{module_name}.{class_name}._parse"] = vars(owner).get("_parse")
     for module_name, path, _api, _required in _integration._TARGETS:
         try:
             module = importlib.import_module(module_name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 from typing import Any
 
 import openai
@@ -17,6 +18,17 @@ from tracewire.tracing.constant import SpanAttributeKey
 class City(pydantic.BaseModel):
     name: str
     country: str
+
+
+@pytest.mark.vcr("chat_completion.yaml")
+def test_chat_completion_outputs_are_the_body_the_api_sent(
+    client: Any, messages: Any, last_trace: Any
+) -> None:
+    raw = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=messages)
+    sent = json.loads(raw.http_response.text)
+
+    (span,) = last_trace().data.spans
+    assert span.outputs == sent
 
 
 @pytest.mark.vcr("chat_completion.yaml")

@@ -27,6 +27,16 @@ def test_embeddings_become_an_embedding_span_with_input_usage_only(
     assert len(span.outputs["data"]) == 2
 
 
+@pytest.mark.vcr("embeddings.yaml")
+def test_embedding_outputs_are_the_vectors_the_caller_got_not_the_base64_body(
+    client: Any, last_trace: Any
+) -> None:
+    response = client.embeddings.create(model="text-embedding-3-small", input=["hello", "world"])
+
+    (span,) = last_trace().data.spans
+    assert span.outputs["data"][0]["embedding"] == response.data[0].embedding
+
+
 @pytest.mark.vcr("completions_legacy.yaml")
 def test_legacy_completion_becomes_an_llm_span(client: Any, last_trace: Any) -> None:
     response = client.completions.create(
