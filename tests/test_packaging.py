@@ -53,7 +53,7 @@ def test_every_integration_folder_is_a_declared_plugin(wheel: zipfile.ZipFile) -
         if name.endswith(".dist-info/entry_points.txt"):
             entry_points.read_string(wheel.read(name).decode())
     declared = dict(entry_points["tracewire"]) if entry_points.has_section("tracewire") else {}
-    assert declared == {name: f"tracewire.{name}" for name in folders}
+    assert declared == {name: f"tracewire.{name}._plugin" for name in folders}
     names = set(wheel.namelist())
     assert all(f"tracewire/{name}/__init__.py" in names for name in folders)
 

@@ -12,15 +12,7 @@ later, when the SDK is first imported. The README lists the traced calls and rec
 
 from __future__ import annotations
 
-from tracewire.hookspecs import hookimpl
 from tracewire.openai._integration import INTEGRATION
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from tracewire.integration import Integration
-
 
 def autolog(
     *,
@@ -58,12 +50,6 @@ def autolog(
     INTEGRATION.autolog(
         disable=disable, log_traces=log_traces, silent=silent, stream_usage=stream_usage
     )
-
-
-@hookimpl
-def tracewire_register_integrations(register: Callable[[Integration], None]) -> None:
-    """Register the OpenAI integration (tracewire's own plugin, loaded like any other)."""
-    register(INTEGRATION)
 
 
 __all__ = ["autolog"]
