@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -107,3 +109,7 @@ def bench(session: nox.Session) -> None:
     session.install(".[openai]", MLFLOW_TRACING)
     session.run("python", "benchmarks/bench_core.py", *session.posargs)
     session.run("python", "benchmarks/bench_openai.py", *session.posargs)
+    if shutil.which("valgrind"):
+        session.run("python", "benchmarks/bench_openai_instructions.py")
+    else:
+        session.log("valgrind is not installed: skipping bench_openai_instructions.py")

@@ -1,0 +1,151 @@
+"""Count the CPU instructions OpenAI autologging adds to a call: tracewire next to MLflow, one run.
+
+CPU time on a shared or virtual machine scatters by tens of percent between runs, more than the
+3 % budget it is meant to check (``bench_openai.py`` prints that scatter). Instruction counts do
+not: valgrind's callgrind counts every instruction the calling thread executes, the same way each
+run. Each worker (uninstrumented, tracewire, MLflow) runs the calls of ``bench_openai.py`` under
+callgrind twice, with a small and a large number of calls; the difference divided by the extra
+calls is the per-call count, free of start-up and import costs. Only the calling thread is counted
+(``--separate-threads``); background export threads are reported apart.
+
+What counts miss: cache misses and branch mispredictions cost time without instructions, so the
+overhead in CPU time is larger than in instructions; ``bench_openai.py`` measures that.
+
+Run with ``nox -s bench`` (it runs this script when ``valgrind`` is installed) or
+``python benchmarks/bench_openai_instructions.py`` in a venv holding tracewire, openai and
+mlflow-tracing; it takes a few minutes. Exits 0 (a missed budget says MISS), 1 when something
+crashed, 2 when valgrind is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from bench_core import clean_env, dist_version, guard_network, machine
+from bench_openai import CASES, OVERHEAD_BUDGET_PCT, _session
+
+WORKERS = ("openai", "tracewire", "mlflow")
+LABELS = {"openai": "uninstrumented", "tracewire": "tracewire", "mlflow": "mlflow"}
+# Calls per run: the counts of the small run are subtracted from those of the large one.
+CALLS = {"chat": (10, 110), "stream": (5, 45)}
+
+
+def worker(name: str, case: str, calls: int) -> int:
+    """Run ``calls`` calls of ``case`` with autolog on (for the libraries), after a warm-up."""
+    guard_network()
+    session = _session(name)
+    if session.toggle is not None:
+        session.toggle(True)
+    run, lib = session.runners[case], session.lib
+    traced = 0 if session.toggle is None else 1
+    run(3)  # first calls import lazily loaded SDK modules and patch them
+    lib.drain(3 * traced)
+    run(calls)
+    lib.drain((3 + calls) * traced)  # the export thread's work is counted, apart
+    return 0
+
+
+def _totals(path: str) -> int:
+    with open(path, encoding="utf-8") as profile:
+        for line in profile:
+            if line.startswith(("summary:", "totals:")):
+                return int(line.split()[1])
+    raise ValueError(f"no totals in {path}")
+
+
+def _measure(name: str, case: str, calls: int, out_dir: Path) -> tuple[int, int]:
+    """Run one worker under callgrind; return (calling thread, other threads) instructions."""
+    prefix = out_dir / f"{name}.{case}.{calls}"
+    command = [
+        "valgrind",
+        "--tool=callgrind",
+        "--separate-threads=yes",
+        f"--callgrind-out-file={prefix}",
+        sys.executable,
+        __file__,
+        "--worker",
+        name,
+        "--case",
+        case,
+        "--calls",
+        str(calls),
+    ]
+    # bench_openai's worker environment: MLflow offline and in memory, and a fixed hash seed (same
+    # dict layouts, same counts, every run).
+    env = clean_env()
+    subprocess.run(command, check=True, capture_output=True, env=env)
+    main_thread = _totals(f"{prefix}-01")
+    others = sum(_totals(path) for path in glob.glob(f"{prefix}-*") if not path.endswith("-01"))
+    return main_thread, others
+
+
+def main() -> int:
+    """Measure every worker and case, then print the markdown report."""
+    if shutil.which("valgrind") is None:
+        print("valgrind is not installed; instruction counts need it (apt install valgrind)")
+        return 2
+    jobs = [
+        (name, case.key, calls) for case in CASES for name in WORKERS for calls in CALLS[case.key]
+    ]
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+        futures = {job: pool.submit(_measure, *job, Path(tmp)) for job in jobs}
+        try:
+            counts = {job: future.result() for job, future in futures.items()}
+        except subprocess.CalledProcessError as error:
+            pool.shutdown(cancel_futures=True)
+            print(f"a worker crashed: {error.cmd}\n{error.stderr.decode(errors='replace')}")
+            return 1
+    print("# OpenAI autolog: instructions per call, tracewire vs MLflow\n")
+    print(
+        f"- {machine()}; Python {platform.python_version()}; openai {dist_version('openai')}, "
+        f"tracewire {dist_version('tracewire')}, mlflow-tracing {dist_version('mlflow-tracing')}"
+    )
+    print(
+        "- valgrind callgrind, `PYTHONHASHSEED=0`; per call = (instructions of the large run - "
+        "those of the small run) / extra calls (chat: 100, stream: 40); autolog on throughout\n"
+    )
+    print(
+        "| case | uninstrumented | tracewire adds | mlflow adds | mlflow / tracewire "
+        "| tracewire export thread | budget (tracewire) | result |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---|---|")
+    for case in CASES:
+        small, large = CALLS[case.key]
+        per_call = {}
+        background = {}
+        for name in WORKERS:
+            (main_small, other_small) = counts[(name, case.key, small)]
+            (main_large, other_large) = counts[(name, case.key, large)]
+            per_call[name] = (main_large - main_small) / (large - small)
+            background[name] = (other_large - other_small) / (large - small)
+        base = per_call["openai"]
+        added = {lib: per_call[lib] - base for lib in ("tracewire", "mlflow")}
+        pct = {lib: 100 * added[lib] / base for lib in added}
+        verdict = "PASS" if pct["tracewire"] <= OVERHEAD_BUDGET_PCT else "MISS"
+        print(
+            f"| {case.title} | {base:,.0f} | +{added['tracewire']:,.0f} "
+            f"(+{pct['tracewire']:.2f} %) | +{added['mlflow']:,.0f} (+{pct['mlflow']:.1f} %) "
+            f"| {added['mlflow'] / added['tracewire']:.1f}x | {background['tracewire']:,.0f} "
+            f"| ≤ {OVERHEAD_BUDGET_PCT:g} % | {verdict} |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--worker", choices=WORKERS, help=argparse.SUPPRESS)
+    parser.add_argument("--case", choices=[case.key for case in CASES], help=argparse.SUPPRESS)
+    parser.add_argument("--calls", type=int, help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    if arguments.worker:
+        sys.exit(worker(arguments.worker, arguments.case, arguments.calls))
+    sys.exit(main())
