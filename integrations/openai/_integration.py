@@ -111,8 +111,11 @@ def _patch_body_parser(patcher: Patcher, class_name: str, module: ModuleType) ->
     the caller's thread nothing, where re-encoding the parsed model costs more than the rest of
     the span. A plain function, not a wrapt wrapper: it runs once per call, traced or not.
     """
-    owner = getattr(module, class_name)
-    original = owner.__dict__["_parse"]
+    owner = getattr(module, class_name, None)
+    original = getattr(owner, "__dict__", {}).get("_parse")
+    if original is None:  # a private method: a future SDK may drop it; outputs are then encoded
+        log().debug("tracewire: openai has no %s.%s._parse", module.__name__, class_name)
+        return
 
     def _parse(response: Any, *args: Any, **kwargs: Any) -> Any:
         result = original(response, *args, **kwargs)
