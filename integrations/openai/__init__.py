@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from tracewire.openai._integration import INTEGRATION
 
+
 def autolog(
     *,
     disable: bool = False,
