@@ -72,53 +72,112 @@ class StreamRecorder:
         """
 
 
+class _StreamState:
+    """What a stream proxy and its item generator share. It holds no reference to either, so a
+    proxy dropped by the caller is freed at once, without the cyclic garbage collector."""
+
+    __slots__ = ("ended", "first_item_ns", "recorder", "span")
+
+    def __init__(self, span: LiveSpan, recorder: StreamRecorder) -> None:
+        self.span = span
+        self.recorder = recorder
+        self.first_item_ns: int | None = None
+        self.ended = False
+
+
+def _record(state: _StreamState, item: Any) -> bool:
+    """Pass one item to the recorder; return whether the caller gets it."""
+    if state.first_item_ns is None:
+        state.first_item_ns = _time_ns()
+    try:
+        return state.recorder.on_item(item) is not False
+    except Exception:  # noqa: BLE001 - reported by policy; the item still reaches the caller
+        report_internal_error("recording a stream item")
+        return True
+
+
+def _end(state: _StreamState, end: str, error: BaseException | None) -> None:
+    """Write the recorder's result and end the span; only the first call has an effect."""
+    if state.ended:
+        return
+    state.ended = True
+    span = state.span
+    if span.end_time_ns is not None:
+        return  # already closed for us, e.g. the trace was evicted as never finished
+    try:
+        state.recorder.on_end(span, end, error)
+    except Exception:  # noqa: BLE001 - reported by policy; the span is still ended below
+        report_internal_error("recording a stream's result")
+    try:
+        span.set_attribute(STREAM_END_ATTRIBUTE, end)
+        if state.first_item_ns is not None:
+            delay_ns = state.first_item_ns - span.start_time_ns
+            span.set_attribute(TIME_TO_FIRST_CHUNK_ATTRIBUTE, delay_ns / 1e9)
+        if error is not None:
+            span.record_exception(error)
+        span.end()
+    except Exception:  # noqa: BLE001 - reported by policy
+        report_internal_error("ending a stream's span")
+
+
+class _Items:
+    """Iterates the SDK's stream through the recorder; ends the span when the iteration ends.
+
+    A plain iterator rather than a ``__next__`` method on the proxy: a call through wrapt's proxy
+    costs several times more, and this runs once per chunk. Only the SDK's own iteration is inside
+    the ``try``: an error of tracewire's (raised in strict mode) is not the stream's.
+    """
+
+    __slots__ = ("_iterator", "_state")
+
+    def __init__(self, iterator: Any, state: _StreamState) -> None:
+        self._iterator = iterator
+        self._state = state
+
+    def __iter__(self) -> _Items:
+        return self
+
+    def __next__(self) -> Any:
+        state = self._state
+        while True:
+            try:
+                item = next(self._iterator)
+            except StopIteration:
+                _end(state, StreamEnd.EXHAUSTED, None)
+                raise
+            except BaseException as error:
+                _end(state, StreamEnd.ERROR, error)
+                raise
+            if _record(state, item):
+                return item
+
+    def __del__(self) -> None:
+        # Dropped unfinished, with the proxy or after it: end with what arrived.
+        state = self._state
+        if not state.ended and not sys.is_finalizing():
+            _end(state, StreamEnd.GARBAGE_COLLECTED, None)
+
+
 class _StreamProxyBase(wrapt.ObjectProxy):  # type: ignore[type-arg]
     """State and span bookkeeping shared by the sync and async stream proxies."""
 
     def __init__(self, stream: Any, span: LiveSpan, recorder: StreamRecorder) -> None:
         super().__init__(stream)
-        self._self_span = span
-        self._self_recorder = recorder
+        self._self_state = _StreamState(span, recorder)
         self._self_iterator: Any = None
-        self._self_first_item_ns: int | None = None
-        self._self_ended = False
 
     def __del__(self) -> None:
         # A stream dropped unread or half read still yields a trace with what arrived. At
         # interpreter exit the exit flush has already closed its span; nothing is left to do.
-        if not getattr(self, "_self_ended", True) and not sys.is_finalizing():
-            self._self_end(StreamEnd.GARBAGE_COLLECTED, None)
-
-    def _self_record(self, item: Any) -> bool:
-        if self._self_first_item_ns is None:
-            self._self_first_item_ns = _time_ns()
-        try:
-            return self._self_recorder.on_item(item) is not False
-        except Exception:  # noqa: BLE001 - reported by policy; the item still reaches the caller
-            report_internal_error("recording a stream item")
-            return True
+        state = getattr(self, "_self_state", None)
+        if state is None or state.ended or sys.is_finalizing():
+            return
+        if type(getattr(self, "_self_iterator", None)) is _Items:
+            return  # its iterator, perhaps still held by the caller, ends the span when dropped
+        _end(state, StreamEnd.GARBAGE_COLLECTED, None)
 
     def _self_end(self, end: str, error: BaseException | None) -> None:
-        if self._self_ended:
-            return
-        self._self_ended = True
-        span = self._self_span
-        if span.end_time_ns is not None:
-            return  # already closed for us, e.g. the trace was evicted as never finished
-        try:
-            self._self_recorder.on_end(span, end, error)
-        except Exception:  # noqa: BLE001 - reported by policy; the span is still ended below
-            report_internal_error("recording a stream's result")
-        try:
-            span.set_attribute(STREAM_END_ATTRIBUTE, end)
-            if self._self_first_item_ns is not None:
-                delay_ns = self._self_first_item_ns - span.start_time_ns
-                span.set_attribute(TIME_TO_FIRST_CHUNK_ATTRIBUTE, delay_ns / 1e9)
-            if error is not None:
-                span.record_exception(error)
-            span.end()
-        except Exception:  # noqa: BLE001 - reported by policy
-            report_internal_error("ending a stream's span")
+        _end(self._self_state, end, error)
 
 
 class StreamProxy(_StreamProxyBase):
@@ -137,25 +196,15 @@ class StreamProxy(_StreamProxyBase):
     __aenter__ = None  # type: ignore[assignment, unused-ignore]
     __aexit__ = None  # type: ignore[assignment, unused-ignore]
 
-    def __iter__(self) -> StreamProxy:
-        # Returning self (not the wrapped iterator) keeps iteration going through the proxy.
-        return self
-
-    def __next__(self) -> Any:
+    def __iter__(self) -> Any:
+        # One iterator per proxy: a loop broken off and resumed continues where it stopped.
         iterator = self._self_iterator
         if iterator is None:
-            iterator = self._self_iterator = iter(self.__wrapped__)
-        while True:
-            try:
-                item = next(iterator)
-            except StopIteration:
-                self._self_end(StreamEnd.EXHAUSTED, None)
-                raise
-            except BaseException as error:
-                self._self_end(StreamEnd.ERROR, error)
-                raise
-            if self._self_record(item):
-                return item
+            iterator = self._self_iterator = _Items(iter(self.__wrapped__), self._self_state)
+        return iterator
+
+    def __next__(self) -> Any:
+        return next(self.__iter__())
 
     def close(self) -> Any:
         """Close the SDK stream, then end the span."""
@@ -211,7 +260,7 @@ class AsyncStreamProxy(_StreamProxyBase):
             except BaseException as error:
                 self._self_end(StreamEnd.ERROR, error)
                 raise
-            if self._self_record(item):
+            if _record(self._self_state, item):
                 return item
 
     async def close(self) -> Any:

@@ -312,6 +312,54 @@ def test_half_read_stream_garbage_collected_keeps_what_arrived(last_trace: LastT
     assert span.get_attribute(FIRST_CHUNK) >= 0
 
 
+def test_dropped_half_read_stream_ends_without_the_garbage_collector(last_trace: LastTrace) -> None:
+    """Reference counting alone ends it: the proxy and its iteration hold no cycle."""
+    gc.disable()
+    try:
+        proxy, recorder = make_proxy(numbers(5))
+        for _ in proxy:
+            break
+        del proxy
+        assert recorder.ends == [("garbage_collected", None)]
+    finally:
+        gc.enable()
+    assert only_span(last_trace).outputs == [1]
+
+
+def test_iterator_kept_after_the_stream_is_dropped_still_records_everything(
+    last_trace: LastTrace,
+) -> None:
+    proxy, recorder = make_proxy(numbers(3))
+    items = iter(proxy)
+    del proxy
+    gc.collect()
+    assert recorder.ends == []  # still being read
+
+    assert list(items) == [1, 2, 3]
+    assert recorder.ends == [("exhausted", None)]
+    assert only_span(last_trace).outputs == [1, 2, 3]
+
+
+def test_iterator_taken_but_never_read_ends_the_span_when_dropped(last_trace: LastTrace) -> None:
+    proxy, recorder = make_proxy(numbers(3))
+    items = iter(proxy)
+    del proxy, items
+    gc.collect()
+
+    assert recorder.ends == [("garbage_collected", None)]
+
+
+def test_loop_broken_off_and_resumed_continues_where_it_stopped(last_trace: LastTrace) -> None:
+    proxy, recorder = make_proxy(numbers(4))
+    for item in proxy:
+        if item == 2:
+            break
+
+    assert list(proxy) == [3, 4]
+    assert recorder.ends == [("exhausted", None)]
+    assert only_span(last_trace).outputs == [1, 2, 3, 4]
+
+
 def test_span_ends_exactly_once_when_every_trigger_fires(last_trace: LastTrace) -> None:
     """Exhaustion, then close, then ``with`` exit, then garbage collection: ``on_end`` runs once."""
     stream = Stream([1, 2])
