@@ -73,8 +73,11 @@ class StreamRecorder:
 
 
 class _StreamState:
-    """What a stream proxy and its item generator share. It holds no reference to either, so a
-    proxy dropped by the caller is freed at once, without the cyclic garbage collector."""
+    """What a stream proxy and its item iterator share.
+
+    It holds no reference to either, so a stream dropped by the caller is freed at once, without
+    the cyclic garbage collector.
+    """
 
     __slots__ = ("ended", "first_item_ns", "recorder", "span")
 
