@@ -165,6 +165,14 @@ class _SdkTypes:
         self.raw: type[Any] = legacy.LegacyAPIResponse
         self.streamed_raw: type[Any] = response.APIResponse
         self.async_streamed_raw: type[Any] = response.AsyncAPIResponse
+        # Everything that is not a plain parsed result: one isinstance call rules them all out.
+        self.wrappers: tuple[type[Any], ...] = (
+            self.stream,
+            self.async_stream,
+            self.raw,
+            self.streamed_raw,
+            self.async_streamed_raw,
+        )
 
 
 class OpenAIIntegration(Integration):
@@ -317,6 +325,10 @@ class _Call:
     def finish(self, span: LiveSpan, result: Any) -> Any:
         types = self.integration._types
         assert types is not None  # set by patch() before any wrapper exists
+        if not isinstance(result, types.wrappers):
+            record_response(span, result, self.kwargs.get("model"), self.body)
+            span.end()
+            return result
         if isinstance(result, types.stream):
             return StreamProxy(result, span, self._recorder())
         if isinstance(result, types.async_stream):
@@ -330,11 +342,7 @@ class _Call:
             return result
         if isinstance(result, types.async_streamed_raw):
             return AsyncRawResponseProxy(result, span, self.finish)
-        if isinstance(result, types.streamed_raw):
-            return RawResponseProxy(result, span, self.finish)
-        record_response(span, result, self.kwargs.get("model"), self.body)
-        span.end()
-        return result
+        return RawResponseProxy(result, span, self.finish)  # a streamed raw response
 
     def _recorder(self) -> StreamRecorder:
         model = self.kwargs.get("model")
