@@ -181,6 +181,8 @@ def _copied(value: Any, depth: int) -> Any:
         value: A dict, list or tuple (scalars are handled by the caller, without a call).
         depth: How many container levels may still be copied, this one included.
     """
+    if depth == 0:
+        return _NOT_COPIED
     kind = type(value)
     limit = _SMALL if depth == _COPY_DEPTH else _SMALL_NESTED
     if kind is dict:
@@ -191,8 +193,6 @@ def _copied(value: Any, depth: int) -> Any:
             if type(key) is not str:
                 return _NOT_COPIED
             if type(item) not in SCALAR_TYPES:
-                if depth == 1:
-                    return _NOT_COPIED
                 item = _copied(item, depth - 1)  # noqa: PLW2901 - the same item, frozen
                 if item is _NOT_COPIED:
                     return _NOT_COPIED
@@ -204,8 +204,6 @@ def _copied(value: Any, depth: int) -> Any:
         copy = []
         for item in value:
             if type(item) not in SCALAR_TYPES:
-                if depth == 1:
-                    return _NOT_COPIED
                 item = _copied(item, depth - 1)  # noqa: PLW2901 - the same item, frozen
                 if item is _NOT_COPIED:
                     return _NOT_COPIED
