@@ -12,17 +12,20 @@ import time
 
 from tracewire._config import SETTINGS
 from tracewire._constants import NO_OP_SPAN_TRACE_ID, TRACE_REQUEST_ID_PREFIX, SpanAttributeKey
-from tracewire._errors import warn_once
+from tracewire._errors import report_internal_error, warn_once
 from tracewire._json import dumps, loads, snapshot, thaw
 from tracewire._span_event import SpanEvent
 from tracewire._status import SpanStatus, SpanStatusCode
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
     from typing import Any
 
     from tracewire._trace_manager import InProgressTrace
+
+    #: Computes attributes of an ended span from what its call returned; see ``LiveSpan._record_later``.
+    Derivation = Callable[[], Mapping[str, Any]]
 
 
 _UNSET_CODE = SpanStatusCode.UNSET
@@ -299,7 +302,7 @@ class LiveSpan(Span):
     changes are ignored with a logged warning.
     """
 
-    __slots__ = ("_trace",)
+    __slots__ = ("_later", "_trace")
 
     def __init__(
         self,
@@ -321,10 +324,44 @@ class LiveSpan(Span):
         self._status = _UNSET_STATUS
         self._attributes = attributes
         self._events = []
+        self._later: Derivation | None = None
+
+    def _record_later(self, derive: Derivation) -> None:
+        """Have attributes computed by ``derive()`` when first read, at the latest on export.
+
+        For values an integration derives from what a call returned (outputs, token usage, the
+        model that answered): the caller's thread only keeps ``derive``; the work runs on the
+        export thread, or earlier if something reads the span first. ``derive`` must read only
+        data nobody changes afterwards (response bytes, the integration's own state). Call it
+        before :meth:`end`; a later call replaces an earlier one that has not run yet.
+
+        Args:
+            derive: Returns the attributes to set (key to value); a key it leaves out is not set,
+                so an absent count stays absent. Its exceptions are reported like any internal
+                error, and the span keeps everything else.
+        """
+        self._later = derive
+
+    def _resolve(self) -> None:
+        """Run the pending ``_record_later`` derivation, if any (on whichever thread reads first)."""
+        derive = self._later
+        if derive is None:
+            return
+        self._later = None  # a second reader racing this one derives the same values again
+        try:
+            values = derive()
+        except Exception:  # noqa: BLE001 - reported by policy; the rest of the span is kept
+            report_internal_error("recording a call's result")
+            return
+        attributes = self._attributes
+        for key, value in values.items():
+            attributes[key] = snapshot(value)
 
     @property
     def attributes(self) -> dict[str, Any]:
         """All attributes set so far (values as a reader of the finished trace will see them)."""
+        if self._later is not None:
+            self._resolve()
         attributes = {SpanAttributeKey.REQUEST_ID: self._trace_id}
         attributes.update({key: thaw(value) for key, value in self._attributes.items()})
         return attributes
@@ -333,9 +370,13 @@ class LiveSpan(Span):
         """Return the value of attribute ``key``, or ``None`` if it is not set."""
         if key == SpanAttributeKey.REQUEST_ID:
             return self._trace_id
+        if self._later is not None:
+            self._resolve()
         return thaw(self._attributes.get(key))
 
     def _encoded_attributes(self) -> dict[str, str]:
+        if self._later is not None:
+            self._resolve()
         encoded = {SpanAttributeKey.REQUEST_ID: dumps(self._trace_id)}
         for key, value in list(self._attributes.items()):
             encoded[key] = dumps(value)
@@ -454,6 +495,8 @@ class LiveSpan(Span):
         if self._status is _UNSET_STATUS or self._status.status_code is _UNSET_CODE:
             self._status = _OK_STATUS
         if SETTINGS.span_processors:
+            if self._later is not None:
+                self._resolve()  # processors see (and may redact) every attribute
             self._run_processors()
         self._end_time_ns = _time_ns() if end_time_ns is None else int(end_time_ns)
         self._trace.span_ended(self)

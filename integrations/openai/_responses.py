@@ -1,9 +1,16 @@
-"""Record an OpenAI response object on its span: outputs, token usage and the model that answered."""
+"""Record an OpenAI result on its span: outputs, token usage and the model that answered.
+
+The caller's thread keeps only what cannot change (the response body's bytes, the stream
+recorder's own state); outputs and usage are derived from them on the export thread (see
+``LiveSpan._record_later``), or earlier if something reads the span first.
+"""
 
 from __future__ import annotations
 
+from functools import partial
+
 from tracewire._constants import SpanAttributeKey
-from tracewire._json import EncodedJson, model_json
+from tracewire._json import EncodedJson, loads, model_json
 from tracewire.openai._usage import token_usage
 
 TYPE_CHECKING = False
@@ -11,6 +18,8 @@ if TYPE_CHECKING:
     from typing import Any
 
     from tracewire._span import LiveSpan
+
+_OUTPUTS = SpanAttributeKey.OUTPUTS
 
 
 def encoded(response: Any) -> Any:
@@ -29,18 +38,54 @@ def encoded(response: Any) -> Any:
     return response
 
 
-def record_usage(span: LiveSpan, usage: Any) -> None:
-    """Set ``mlflow.chat.tokenUsage`` from an OpenAI usage object, if it holds any count."""
+def usage_and_model(usage: Any, response_model: Any, request_model: Any) -> dict[str, Any]:
+    """The ``mlflow.chat.tokenUsage`` and ``mlflow.llm.model`` attributes of a result.
+
+    Args:
+        usage: The result's usage object or dict, or ``None``.
+        response_model: The model the result names.
+        request_model: The ``model`` argument of the request, used when the result names none.
+
+    Returns:
+        The attributes; a key is left out when there is nothing to record for it, so an absent
+        count stays absent.
+    """
+    attributes: dict[str, Any] = {}
     counts = token_usage(usage)
     if counts is not None:
-        span.set_attribute(SpanAttributeKey.CHAT_USAGE, counts)
-
-
-def record_model(span: LiveSpan, response_model: Any, request_model: Any) -> None:
-    """Set ``mlflow.llm.model``: the model that answered, else the one requested."""
+        attributes[SpanAttributeKey.CHAT_USAGE] = counts
     model = response_model or request_model
     if isinstance(model, str) and model:
-        span.set_attribute(SpanAttributeKey.MODEL, model)
+        attributes[SpanAttributeKey.MODEL] = model
+    return attributes
+
+
+def _from_body(body: bytes, request_model: Any) -> dict[str, Any]:
+    """Outputs (the body as sent), usage and model of a response's JSON body."""
+    text = EncodedJson(body, "utf-8", "replace")
+    data = loads(text)
+    if not isinstance(data, dict):
+        data = {}
+    attributes = usage_and_model(data.get("usage"), data.get("model"), request_model)
+    attributes[_OUTPUTS] = text
+    return attributes
+
+
+def response_attributes(response: Any, request_model: Any) -> dict[str, Any]:
+    """Outputs, usage and model of a whole response object.
+
+    Args:
+        response: The SDK's parsed response (``ChatCompletion``, ``Response``, ...).
+        request_model: The ``model`` argument of the request.
+
+    Returns:
+        The span attributes to set.
+    """
+    attributes = usage_and_model(
+        getattr(response, "usage", None), getattr(response, "model", None), request_model
+    )
+    attributes[_OUTPUTS] = encoded(response)
+    return attributes
 
 
 def record_response(
@@ -53,11 +98,12 @@ def record_response(
         response: The SDK's parsed response (``ChatCompletion``, ``Response``, ...).
         request_model: The ``model`` argument of the request.
         body: The JSON body ``response`` was parsed from, when the SDK parsed one: recorded as
-            the outputs as it is, instead of encoding ``response`` again.
+            the outputs as it is, and usage and model are read from it later, off the caller's
+            thread (bytes cannot change). Without it, ``response`` is read now: the caller may
+            change it afterwards.
     """
-    record_usage(span, getattr(response, "usage", None))
-    record_model(span, getattr(response, "model", None), request_model)
     if body is not None and callable(getattr(response, "model_dump_json", None)):
-        span.set_outputs(EncodedJson(body, "utf-8", "replace"))
-    else:
-        span.set_outputs(encoded(response))
+        span._record_later(partial(_from_body, body, request_model))
+        return
+    for key, value in response_attributes(response, request_model).items():
+        span.set_attribute(key, value)

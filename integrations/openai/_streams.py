@@ -5,14 +5,16 @@ tool-call deltas merged by index, finish reason, id, model, usage). Responses AP
 a ``response.completed`` (or ``.incomplete`` / ``.failed``) event that carries the whole response;
 if the stream stops before it, the text that arrived is kept.
 
-Recorders run once per chunk on the caller's thread, so they only collect references and strings;
-the output dict is built once, when the stream ends.
+Recorders run once per chunk on the caller's thread, so they only collect references and strings.
+When the stream ends, the caller's thread detaches the usage from the SDK's objects; the output
+dict and the span attributes are built later, on the export thread (``LiveSpan._record_later``).
 """
 
 from __future__ import annotations
 
+from tracewire._constants import SpanAttributeKey
 from tracewire._streams import StreamRecorder
-from tracewire.openai._responses import record_model, record_response, record_usage
+from tracewire.openai._responses import record_response, usage_and_model
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
 
     from tracewire._span import LiveSpan
 
+_OUTPUTS = SpanAttributeKey.OUTPUTS
 _FINAL_RESPONSE_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
 
 
@@ -68,10 +71,15 @@ class _Choice:
 
 
 class _StreamRecorder(StreamRecorder):
-    """Fields every OpenAI stream recorder keeps: ids, model, usage, and the hidden usage chunk."""
+    """The state every OpenAI chunk recorder keeps: ids, model, usage, the hidden usage chunk.
 
-    def __init__(self, *, hide_usage_chunk: bool) -> None:
+    When the stream ends it hands the span a derivation of the rebuilt result (see
+    ``LiveSpan._record_later``).
+    """
+
+    def __init__(self, *, hide_usage_chunk: bool, request_model: Any) -> None:
         self.hide_usage_chunk = hide_usage_chunk
+        self.request_model = request_model
         self.id: str | None = None
         self.model: str | None = None
         self.created: int | None = None
@@ -95,19 +103,32 @@ class _StreamRecorder(StreamRecorder):
             return not (self.hide_usage_chunk and not chunk.choices)
         return True
 
+    def on_end(self, span: LiveSpan, end: str, error: BaseException | None) -> None:
+        # The usage object belongs to a chunk the caller may still hold: copy its fields now (it
+        # is then freed with its chunk, not kept for the export thread). Everything else is the
+        # recorder's own strings, safe to assemble later.
+        if self.usage is not None:
+            self.usage = _plain(self.usage)
+        span._record_later(self._attributes)
+
+    def _attributes(self) -> dict[str, Any]:
+        outputs = self._outputs()
+        if self.usage is not None:
+            outputs["usage"] = self.usage
+        attributes = usage_and_model(self.usage, self.model, self.request_model)
+        attributes[_OUTPUTS] = outputs
+        return attributes
+
+    def _outputs(self) -> dict[str, Any]:
+        """The rebuilt result, without its usage."""
+        raise NotImplementedError
+
     def _header(self, kind: str) -> dict[str, Any]:
         result: dict[str, Any] = {"id": self.id, "object": kind, "created": self.created}
         result["model"] = self.model
         if self.system_fingerprint is not None:
             result["system_fingerprint"] = self.system_fingerprint
         return result
-
-    def _finish(self, span: LiveSpan, outputs: dict[str, Any], request_model: Any) -> None:
-        if self.usage is not None:
-            outputs["usage"] = _plain(self.usage)
-            record_usage(span, self.usage)
-        record_model(span, self.model, request_model)
-        span.set_outputs(outputs)
 
 
 class ChatStreamRecorder(_StreamRecorder):
@@ -120,8 +141,7 @@ class ChatStreamRecorder(_StreamRecorder):
     """
 
     def __init__(self, *, hide_usage_chunk: bool, request_model: Any) -> None:
-        super().__init__(hide_usage_chunk=hide_usage_chunk)
-        self.request_model = request_model
+        super().__init__(hide_usage_chunk=hide_usage_chunk, request_model=request_model)
         self.choices: dict[int, _Choice] = {}
 
     def on_item(self, item: Any) -> bool:
@@ -147,7 +167,7 @@ class ChatStreamRecorder(_StreamRecorder):
                 state.finish_reason = choice.finish_reason
         return self._note(item)
 
-    def on_end(self, span: LiveSpan, end: str, error: BaseException | None) -> None:
+    def _outputs(self) -> dict[str, Any]:
         outputs = self._header("chat.completion")
         choices = []
         for index in sorted(self.choices):
@@ -166,7 +186,7 @@ class ChatStreamRecorder(_StreamRecorder):
                 {"index": index, "message": message, "finish_reason": state.finish_reason}
             )
         outputs["choices"] = choices
-        self._finish(span, outputs, self.request_model)
+        return outputs
 
 
 class CompletionStreamRecorder(_StreamRecorder):
@@ -178,8 +198,7 @@ class CompletionStreamRecorder(_StreamRecorder):
     """
 
     def __init__(self, *, hide_usage_chunk: bool, request_model: Any) -> None:
-        super().__init__(hide_usage_chunk=hide_usage_chunk)
-        self.request_model = request_model
+        super().__init__(hide_usage_chunk=hide_usage_chunk, request_model=request_model)
         self.texts: dict[int, list[str]] = {}
         self.finish_reasons: dict[int, str] = {}
 
@@ -191,7 +210,7 @@ class CompletionStreamRecorder(_StreamRecorder):
                 self.finish_reasons[choice.index] = choice.finish_reason
         return self._note(item)
 
-    def on_end(self, span: LiveSpan, end: str, error: BaseException | None) -> None:
+    def _outputs(self) -> dict[str, Any]:
         outputs = self._header("text_completion")
         indexes = sorted(set(self.texts) | set(self.finish_reasons))
         outputs["choices"] = [
@@ -202,7 +221,7 @@ class CompletionStreamRecorder(_StreamRecorder):
             }
             for index in indexes
         ]
-        self._finish(span, outputs, self.request_model)
+        return outputs
 
 
 class ResponsesStreamRecorder(StreamRecorder):
@@ -237,7 +256,8 @@ class ResponsesStreamRecorder(StreamRecorder):
             partial["id"] = self.started.id
             partial["model"] = self.started.model
         partial["output_text"] = "".join(self.text)
-        record_model(span, partial.get("model"), self.request_model)
+        for key, value in usage_and_model(None, partial.get("model"), self.request_model).items():
+            span.set_attribute(key, value)
         span.set_outputs(partial)
 
 

@@ -100,20 +100,51 @@ def test_snapshot_copies_a_chat_request_instead_of_encoding_it() -> None:
     }
 
 
-def test_snapshot_encodes_values_nested_deeper_than_it_copies() -> None:
-    deep = {"messages": [{"content": [{"type": "text", "text": "hi"}]}]}
+def test_snapshot_copies_content_blocks_with_cache_control() -> None:
+    """A request with content blocks nested six levels deep is copied, not encoded."""
+    block = {"type": "text", "text": "long system prompt", "cache_control": {"type": "ephemeral"}}
+    request = {"system": [block], "messages": [{"role": "user", "content": [dict(block)]}]}
+
+    frozen = snapshot(request)
+    block["cache_control"]["type"] = "edited"
+    request["messages"][0]["content"][0]["text"] = "edited"
+
+    assert not isinstance(frozen, str)
+    assert frozen["system"][0]["cache_control"] == {"type": "ephemeral"}
+    assert frozen["messages"][0]["content"][0]["text"] == "long system prompt"
+
+
+def test_snapshot_encodes_values_nested_deeper_than_any_request() -> None:
+    deep: dict[str, object] = {"leaf": "hi"}
+    for _ in range(20):
+        deep = {"child": deep}
 
     frozen = snapshot(deep)
-    deep["messages"][0]["content"][0]["text"] = "edited"
 
     assert isinstance(frozen, str)
-    assert thaw(frozen) == {"messages": [{"content": [{"type": "text", "text": "hi"}]}]}
+    assert loads(frozen) == deep
 
 
 def test_snapshot_encodes_large_nested_containers() -> None:
     many = {"messages": [{"role": "user", "content": str(n)} for n in range(50)]}
 
-    assert isinstance(snapshot(many), str)
+    frozen = snapshot(many)
+    many["messages"][0]["content"] = "edited"
+
+    assert isinstance(frozen, str)
+    assert thaw(frozen)["messages"][0]["content"] == "0"
+
+
+def test_snapshot_copies_a_bound_argument_dict_in_place() -> None:
+    """An owned dict keeps its identity; only its nested containers are copied."""
+    messages = [{"role": "user", "content": "hi"}]
+    bound = {"messages": messages, "n": 1}
+
+    frozen = snapshot(bound, owned=True)
+    messages[0]["content"] = "edited"
+
+    assert frozen is bound
+    assert frozen["messages"] == [{"role": "user", "content": "hi"}]
 
 
 def test_loads_returns_non_json_text_unchanged() -> None:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 
 import tracewire
+from tracewire import _errors
 from tracewire.entities import (
     LiveSpan,
     NoOpSpan,
@@ -185,3 +186,97 @@ def test_no_op_span_accepts_every_call() -> None:
     assert span.span_id is None
     assert span.trace_id == "MLFLOW_NO_OP_SPAN_TRACE_ID"
     assert span.attributes == {}
+
+
+def _start_root(name: str = "call") -> LiveSpan:
+    span = tracewire.start_span_no_context(name)
+    assert isinstance(span, LiveSpan)
+    return span
+
+
+def test_attributes_recorded_later_reach_the_exported_span(last_trace: LastTrace) -> None:
+    """A derivation set before the end is run once; its attributes are exported with the span."""
+    runs: list[int] = []
+
+    def derive() -> dict[str, object]:
+        runs.append(1)
+        return {"usage": {"input_tokens": 3}, SpanAttributeKey.OUTPUTS: "done"}
+
+    span = _start_root()
+    span._record_later(derive)
+    span.end()
+
+    recorded = last_trace().data.spans[0]
+    assert recorded.get_attribute("usage") == {"input_tokens": 3}
+    assert recorded.outputs == "done"
+    assert runs == [1]
+
+
+def test_attributes_recorded_later_are_visible_on_the_live_span_before_export() -> None:
+    """Reading the live span runs the derivation at once; the export does not run it again."""
+    runs: list[int] = []
+
+    def derive() -> dict[str, object]:
+        runs.append(1)
+        return {"model": "m-1"}
+
+    span = _start_root()
+    span._record_later(derive)
+    span.end()
+
+    assert span.get_attribute("model") == "m-1"
+    assert span.attributes["model"] == "m-1"
+    tracewire.flush()
+    assert runs == [1]
+
+
+def test_a_key_the_derivation_leaves_out_is_absent(last_trace: LastTrace) -> None:
+    """Nothing is invented for a value the derivation did not return (no null, no 0)."""
+    span = _start_root()
+    span._record_later(dict)
+    span.end()
+
+    recorded = last_trace().data.spans[0]
+    assert SpanAttributeKey.CHAT_USAGE not in recorded.attributes
+
+
+def test_span_processors_see_attributes_recorded_later(last_trace: LastTrace) -> None:
+    """Processors run at the end on every attribute, derived ones included, and may redact them."""
+
+    def redact(span: LiveSpan) -> None:
+        if span.outputs == "secret":
+            span.set_outputs("***")
+
+    tracewire.tracing.configure(span_processors=[redact])
+    span = _start_root()
+    span._record_later(lambda: {SpanAttributeKey.OUTPUTS: "secret"})
+    span.end()
+
+    assert last_trace().data.spans[0].outputs == "***"
+
+
+def test_a_failing_derivation_raises_in_strict_mode() -> None:
+    """Under ``TRACEWIRE_STRICT=1`` a broken derivation is a failure, not a silent loss."""
+    span = _start_root()
+    span._record_later(lambda: 1 / 0)  # type: ignore[arg-type, return-value]
+    span.end()
+
+    with pytest.raises(ZeroDivisionError):
+        span.get_attribute("anything")
+
+
+def test_a_failing_derivation_keeps_the_rest_of_the_trace(
+    monkeypatch: pytest.MonkeyPatch, last_trace: LastTrace, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Outside strict mode the error is logged; the span is exported with what it had."""
+    monkeypatch.delenv("TRACEWIRE_STRICT")
+    monkeypatch.setattr(_errors, "_reported", set())
+    span = _start_root()
+    span.set_inputs({"q": "hi"})
+    span._record_later(lambda: 1 / 0)  # type: ignore[arg-type, return-value]
+    with caplog.at_level(logging.WARNING, logger="tracewire"):
+        span.end()
+        recorded = last_trace().data.spans[0]
+
+    assert recorded.inputs == {"q": "hi"}
+    assert "recording a call's result" in caplog.text

@@ -76,6 +76,21 @@ def test_chat_completion_records_usage_model_provider_and_format(
 
 
 @pytest.mark.vcr("chat_completion.yaml")
+def test_changing_the_response_afterwards_does_not_change_what_was_recorded(
+    client: Any, messages: Any, last_trace: Any
+) -> None:
+    response = client.chat.completions.create(model="gpt-4o-mini", messages=messages)
+    response.usage.prompt_tokens = 1_000
+    response.model = "changed"
+    response.choices[0].message.content = "changed"
+
+    span = last_trace().data.spans[0]
+    assert span.attributes[SpanAttributeKey.CHAT_USAGE]["input_tokens"] == 19
+    assert span.attributes[SpanAttributeKey.MODEL] == "gpt-4o-mini-2024-07-18"
+    assert span.outputs["choices"][0]["message"]["content"] == "Hello!"
+
+
+@pytest.mark.vcr("chat_completion.yaml")
 def test_request_parameters_become_attributes_but_messages_do_not(
     client: Any, messages: Any, last_trace: Any
 ) -> None:

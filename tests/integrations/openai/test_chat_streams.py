@@ -86,6 +86,25 @@ def test_usage_chunk_the_caller_asked_for_is_passed_on(
     assert last_trace().data.spans[0].attributes[SpanAttributeKey.CHAT_USAGE] == USAGE_19_3
 
 
+@pytest.mark.vcr("chat_stream_with_usage.yaml", match_on=MATCH_BODY)
+def test_changing_the_usage_chunk_after_the_stream_does_not_change_what_was_recorded(
+    client: Any, messages: Any, last_trace: Any
+) -> None:
+    chunks = list(
+        client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=messages,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
+    chunks[-1].usage.prompt_tokens = 1_000
+
+    span = last_trace().data.spans[0]
+    assert span.attributes[SpanAttributeKey.CHAT_USAGE] == USAGE_19_3
+    assert span.outputs["usage"]["prompt_tokens"] == 19
+
+
 @pytest.mark.vcr("chat_stream_without_usage.yaml", match_on=MATCH_BODY)
 def test_stream_usage_false_leaves_the_request_alone_and_records_no_usage(
     client: Any, messages: Any, last_trace: Any
