@@ -23,21 +23,19 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-def _count(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        return None
-    return value
+_KEYS = (*_TOTALS, *_OPTIONAL)
 
 
 def _span_usage(usage: Any) -> dict[str, int] | None:
     """Read one span's usage dict; ``None`` when it holds no token count at all."""
     if not isinstance(usage, dict):
         return None
-    counts = {
-        key: count
-        for key in (*_TOTALS, *_OPTIONAL)
-        if (count := _count(usage.get(key))) is not None
-    }
+    counts: dict[str, int] = {}
+    for key in _KEYS:
+        count = usage.get(key)
+        # `type(...) is int` keeps out bools (an int subclass) and anything JSON cannot hold.
+        if type(count) is int:
+            counts[key] = count
     if not counts:
         return None
     if TokenUsageKey.TOTAL_TOKENS not in counts:
@@ -62,6 +60,9 @@ def aggregate_token_usage(spans: Sequence[Any]) -> dict[str, int] | None:
             break
     else:
         return None
+    if len(spans) == 1:  # a lone LLM call, the commonest trace: nothing nests
+        usage = _span_usage(spans[0].get_attribute(_CHAT_USAGE))
+        return None if usage is None else _totals(usage)
     by_id = {span.span_id: span for span in spans}
     children: dict[str | None, list[Any]] = {}
     for span in spans:
@@ -81,8 +82,11 @@ def aggregate_token_usage(spans: Sequence[Any]) -> dict[str, int] | None:
                 for key, count in usage.items():
                     totals[key] = totals.get(key, 0) + count
         stack.extend((child, covered) for child in children.get(span.span_id, ()))
-    if not found:
-        return None
-    result = {key: totals.get(key, 0) for key in _TOTALS}
-    result.update({key: totals[key] for key in _OPTIONAL if key in totals})
+    return _totals(totals) if found else None
+
+
+def _totals(counts: dict[str, int]) -> dict[str, int]:
+    """The trace-level shape: the three totals always, the optional counts when reported."""
+    result = {key: counts.get(key, 0) for key in _TOTALS}
+    result.update({key: counts[key] for key in _OPTIONAL if key in counts})
     return result
