@@ -1,0 +1,570 @@
+"""Record the Anthropic cassettes in this folder, then replay-check them.
+
+api.anthropic.com cannot be reached from where tracewire is developed. Each cassette is therefore
+produced by the real ``anthropic`` SDK talking to a fixture server on 127.0.0.1 whose answers
+follow Anthropic's documented Messages API: JSON field names and nesting; SSE framed as
+``event: <type>`` + ``data: <json>`` lines; ``message_start`` carrying the input and cache usage
+and an initial output count; ``message_delta`` carrying CUMULATIVE usage; ``input_json_delta``
+events carrying a tool's input in fragments; ``ping`` events; error bodies
+``{"type": "error", "error": {...}, "request_id": ...}``.
+
+vcrpy records each exchange. A ``before_record_request`` hook rewrites the request's URI and
+``host`` header to ``https://api.anthropic.com``, so replay with ``record_mode="none"`` matches a
+client built with the default base URL. ``x-api-key``, ``authorization`` and ``cookie`` are not
+stored (the key was a dummy anyway).
+
+Usage, in a throwaway venv with ``pip install anthropic vcrpy pyyaml``::
+
+    python cassettes/anthropic/record.py                  # re-record all, then replay-check
+    python cassettes/anthropic/record.py messages_stream  # only the named cassettes
+    python cassettes/anthropic/record.py --check          # replay-check only
+
+Recording is deterministic: ids are derived from the cassette name, so a re-run with the same SDK,
+Python and OS rewrites identical files (only ``user-agent`` and ``x-stainless-*`` name those).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import anthropic
+import vcr
+
+Json = dict[str, Any]
+
+HERE = Path(__file__).resolve().parent
+ORIGIN = "https://api.anthropic.com"
+PATH = "/v1/messages"
+MODEL = "claude-opus-4-7"  # not on the SDK's DEPRECATED_MODELS list, so no warning
+MAX_TOKENS = 64
+MESSAGES = [{"role": "user", "content": "Say hello."}]
+SYSTEM = "You are terse."
+WEATHER_TOOL = {
+    "name": "get_weather",
+    "description": "Get the current weather in a city.",
+    "input_schema": {
+        "type": "object",
+        "properties": {"city": {"type": "string", "description": "City name, e.g. Paris"}},
+        "required": ["city"],
+    },
+}
+WEATHER_MESSAGES = [{"role": "user", "content": "What is the weather in Paris?"}]
+# A stand-in for a long, cached system prompt; the usage figures are what a real one would cost.
+CACHED_SYSTEM = [
+    {
+        "type": "text",
+        "text": "You are a meticulous assistant. <long reference document stands here>",
+        "cache_control": {"type": "ephemeral"},
+    }
+]
+SECRET_HEADERS = ["x-api-key", "authorization", "cookie"]
+# Environment variables the SDK reads; cleared so that recordings do not depend on the shell.
+SDK_ENVIRONMENT = [
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_AUTH_TOKEN",
+    "ANTHROPIC_BASE_URL",
+    "ANTHROPIC_OPEN_TELEMETRY",
+    "ANTHROPIC_LOG",
+]
+
+
+def ident(name: str, prefix: str, salt: str = "") -> str:
+    """Return a stable, realistic-looking id (``msg_…``, ``toolu_…``, ``req_…``) for a cassette."""
+    digest = hashlib.sha256(f"{name}/{prefix}/{salt}".encode()).hexdigest()
+    return f"{prefix}_01{digest[:22]}"
+
+
+def usage(
+    input_tokens: int, output_tokens: int, *, cache_read: int = 0, cache_write: int = 0
+) -> Json:
+    """The ``usage`` object the Messages API returns, cache fields included as it sends them."""
+    return {
+        "input_tokens": input_tokens,
+        "cache_creation_input_tokens": cache_write,
+        "cache_read_input_tokens": cache_read,
+        "cache_creation": {
+            "ephemeral_5m_input_tokens": cache_write,
+            "ephemeral_1h_input_tokens": 0,
+        },
+        "output_tokens": output_tokens,
+        "service_tier": "standard",
+    }
+
+
+@dataclass
+class Reply:
+    """What the fixture server sends: a status, headers and body parts (one per SSE event)."""
+
+    status: int
+    headers: dict[str, str]
+    parts: list[str]
+
+
+def json_reply(name: str, body: Json, status: int = 200, **headers: str) -> Reply:
+    """A JSON answer, with the ``request-id`` header the API sends."""
+    base = {"content-type": "application/json", "request-id": ident(name, "req")}
+    return Reply(status, {**base, **headers}, [json.dumps(body)])
+
+
+def sse_reply(name: str, events: list[Json]) -> Reply:
+    """An SSE answer: each event as ``event: <type>`` then ``data: <compact json>`` and a blank line."""
+    headers = {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-cache",
+        "request-id": ident(name, "req"),
+    }
+    parts = [
+        f"event: {event['type']}\ndata: {json.dumps(event, separators=(',', ':'))}\n\n"
+        for event in events
+    ]
+    return Reply(200, headers, parts)
+
+
+def message(name: str, content: list[Json], stop_reason: str | None, use: Json) -> Json:
+    """A ``message`` object as the API returns it."""
+    return {
+        "id": ident(name, "msg"),
+        "type": "message",
+        "role": "assistant",
+        "model": MODEL,
+        "content": content,
+        "stop_reason": stop_reason,
+        "stop_sequence": None,
+        "usage": use,
+    }
+
+
+def text_message(text: str, use: Json) -> Callable[[str, Json], Reply]:
+    """Reply with one text block that ends the turn."""
+    return lambda name, _request: json_reply(
+        name, message(name, [{"type": "text", "text": text}], "end_turn", use)
+    )
+
+
+def tool_message(name: str, _request: Json) -> Reply:
+    """Reply with a short text block then a ``tool_use`` block for get_weather(Paris)."""
+    content = [
+        {"type": "text", "text": "I'll check the weather in Paris."},
+        {
+            "type": "tool_use",
+            "id": ident(name, "toolu"),
+            "name": "get_weather",
+            "input": {"city": "Paris"},
+        },
+    ]
+    return json_reply(name, message(name, content, "tool_use", usage(384, 58)))
+
+
+def event_stream(
+    name: str,
+    blocks: list[tuple[Json, list[Json]]],
+    stop_reason: str,
+    start_usage: Json,
+    delta_usage: Json,
+) -> Reply:
+    """An SSE stream: message_start, ping, each block (start, deltas, stop), message_delta, stop.
+
+    Args:
+        name: The cassette name (for ids).
+        blocks: Each content block's ``content_block_start`` block and its deltas.
+        stop_reason: The stop reason ``message_delta`` reports.
+        start_usage: ``message_start``'s usage (input, cache, initial output count).
+        delta_usage: ``message_delta``'s cumulative usage.
+    """
+    events: list[Json] = [
+        {"type": "message_start", "message": message(name, [], None, start_usage)},
+    ]
+    for index, (block, deltas) in enumerate(blocks):
+        events.append({"type": "content_block_start", "index": index, "content_block": block})
+        if index == 0:
+            events.append({"type": "ping"})
+        events.extend(
+            {"type": "content_block_delta", "index": index, "delta": delta} for delta in deltas
+        )
+        events.append({"type": "content_block_stop", "index": index})
+    events.append(
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": stop_reason, "stop_sequence": None},
+            "usage": delta_usage,
+        }
+    )
+    events.append({"type": "message_stop"})
+    return sse_reply(name, events)
+
+
+def text_deltas(*pieces: str) -> list[Json]:
+    """``text_delta`` events for the pieces of a text."""
+    return [{"type": "text_delta", "text": piece} for piece in pieces]
+
+
+def text_stream(name: str, _request: Json) -> Reply:
+    """Stream "Hello there!" in three deltas; output count 1 at start, 5 in message_delta."""
+    return event_stream(
+        name,
+        [({"type": "text", "text": ""}, text_deltas("Hello", " there", "!"))],
+        "end_turn",
+        usage(14, 1),
+        {"output_tokens": 5},
+    )
+
+
+def tool_stream(name: str, _request: Json) -> Reply:
+    """Stream a text block then a tool_use block whose input arrives as input_json_delta pieces."""
+    tool_block = {
+        "type": "tool_use",
+        "id": ident(name, "toolu"),
+        "name": "get_weather",
+        "input": {},
+    }
+    json_pieces = ["", '{"city', '": "Pa', 'ris"}']
+    return event_stream(
+        name,
+        [
+            ({"type": "text", "text": ""}, text_deltas("I'll check", " the weather.")),
+            (tool_block, [{"type": "input_json_delta", "partial_json": p} for p in json_pieces]),
+        ],
+        "tool_use",
+        usage(384, 2),
+        {"output_tokens": 61},
+    )
+
+
+def cached_stream(name: str, _request: Json) -> Reply:
+    """A stream reading 1800 cached tokens; message_delta repeats the cumulative input figures."""
+    return event_stream(
+        name,
+        [({"type": "text", "text": ""}, text_deltas("Hello", "!"))],
+        "end_turn",
+        usage(12, 1, cache_read=1800),
+        {
+            "input_tokens": 12,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 1800,
+            "output_tokens": 4,
+        },
+    )
+
+
+def error(status: int, kind: str, text: str, **headers: str) -> Callable[[str, Json], Reply]:
+    """Reply with the API's error body."""
+
+    def reply(name: str, _request: Json) -> Reply:
+        body = {
+            "type": "error",
+            "error": {"type": kind, "message": text},
+            "request_id": ident(name, "req"),
+        }
+        return json_reply(name, body, status, **headers)
+
+    return reply
+
+
+RATE_LIMIT_HEADERS = {
+    "retry-after": "7",
+    "anthropic-ratelimit-requests-limit": "50",
+    "anthropic-ratelimit-requests-remaining": "0",
+    "anthropic-ratelimit-requests-reset": "2026-11-21T23:00:07Z",
+}
+
+
+# -- what each cassette's call reports -------------------------------------------------------------
+
+
+def summarize_message(result: Any) -> Json:
+    """The facts of a non-streamed Message, and its full dump for the live/replay comparison."""
+    return {
+        "facts": {
+            "content": [block.type for block in result.content],
+            "stop_reason": result.stop_reason,
+            "usage": result.usage.model_dump(exclude_none=True),
+        },
+        "dump": result.model_dump(),
+    }
+
+
+def summarize_events(stream: Any) -> Json:
+    """The facts of a raw event stream, and every event's dump."""
+    events = list(stream)
+    return {
+        "facts": {"events": [event.type for event in events]},
+        "dump": [event.model_dump() for event in events],
+    }
+
+
+def summarize_error(call: Callable[[], Any]) -> Json:
+    """The facts of a call that must fail with an ``APIStatusError``."""
+    try:
+        call()
+    except anthropic.APIStatusError as exc:
+        return {"facts": {"status": exc.status_code, "error": type(exc).__name__}, "dump": exc.body}
+    raise CassetteMismatchError("the call did not fail")
+
+
+@dataclass
+class Cassette:
+    """One cassette: the SDK call, the fixture server's reply, and the facts it must report."""
+
+    name: str
+    call: Callable[[anthropic.Anthropic], Json]
+    reply: Callable[[str, Json], Reply]
+    expected: Json
+    note: str = field(default="")
+
+
+def create(client: anthropic.Anthropic, **kwargs: Any) -> Any:
+    """``messages.create`` with the arguments every cassette shares."""
+    return client.messages.create(model=MODEL, max_tokens=MAX_TOKENS, **kwargs)
+
+
+# The SDK's Stream drops the API's `ping` events: callers never see them.
+STREAM_EVENTS = [
+    "message_start",
+    "content_block_start",
+    "content_block_delta",
+    "content_block_delta",
+    "content_block_delta",
+    "content_block_stop",
+    "message_delta",
+    "message_stop",
+]
+
+CASSETTES = [
+    Cassette(
+        "messages_create",
+        lambda c: summarize_message(create(c, messages=MESSAGES, system=SYSTEM)),
+        text_message("Hello!", usage(14, 5)),
+        {"content": ["text"], "stop_reason": "end_turn", "usage": usage(14, 5)},
+    ),
+    Cassette(
+        "messages_stream",
+        lambda c: summarize_events(create(c, messages=MESSAGES, system=SYSTEM, stream=True)),
+        text_stream,
+        {"events": STREAM_EVENTS},
+    ),
+    Cassette(
+        "messages_tool_use",
+        lambda c: summarize_message(create(c, messages=WEATHER_MESSAGES, tools=[WEATHER_TOOL])),
+        tool_message,
+        {"content": ["text", "tool_use"], "stop_reason": "tool_use", "usage": usage(384, 58)},
+    ),
+    Cassette(
+        "messages_stream_tool_use",
+        lambda c: summarize_events(
+            create(c, messages=WEATHER_MESSAGES, tools=[WEATHER_TOOL], stream=True)
+        ),
+        tool_stream,
+        {
+            "events": [
+                "message_start",
+                "content_block_start",
+                "content_block_delta",
+                "content_block_delta",
+                "content_block_stop",
+                "content_block_start",
+                *["content_block_delta"] * 4,
+                "content_block_stop",
+                "message_delta",
+                "message_stop",
+            ]
+        },
+    ),
+    Cassette(
+        "messages_prompt_caching_write",
+        lambda c: summarize_message(create(c, messages=MESSAGES, system=CACHED_SYSTEM)),
+        text_message("Hello!", usage(12, 5, cache_write=1800)),
+        {
+            "content": ["text"],
+            "stop_reason": "end_turn",
+            "usage": usage(12, 5, cache_write=1800),
+        },
+    ),
+    Cassette(
+        "messages_prompt_caching_read",
+        lambda c: summarize_message(create(c, messages=MESSAGES, system=CACHED_SYSTEM)),
+        text_message("Hello!", usage(12, 5, cache_read=1800)),
+        {"content": ["text"], "stop_reason": "end_turn", "usage": usage(12, 5, cache_read=1800)},
+    ),
+    Cassette(
+        "messages_stream_prompt_caching_read",
+        lambda c: summarize_events(create(c, messages=MESSAGES, system=CACHED_SYSTEM, stream=True)),
+        cached_stream,
+        {"events": [*STREAM_EVENTS[:3], *STREAM_EVENTS[4:]]},
+    ),
+    Cassette(
+        "messages_error_429",
+        lambda c: summarize_error(lambda: create(c, messages=MESSAGES)),
+        error(
+            429,
+            "rate_limit_error",
+            "Number of request tokens has exceeded your per-minute rate limit.",
+            **RATE_LIMIT_HEADERS,
+        ),
+        {"status": 429, "error": "RateLimitError"},
+    ),
+    Cassette(
+        "messages_error_529",
+        lambda c: summarize_error(lambda: create(c, messages=MESSAGES)),
+        error(529, "overloaded_error", "Overloaded"),
+        {"status": 529, "error": "OverloadedError"},
+    ),
+]
+
+
+# -- recording machinery ---------------------------------------------------------------------------
+
+
+class CassetteMismatchError(Exception):
+    """A recorded or replayed cassette does not report what the table expects."""
+
+
+class FixtureHandler(BaseHTTPRequestHandler):
+    """Answers ``POST /v1/messages`` with the current cassette's reply; anything else is a 404."""
+
+    server: FixtureServer
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        """Read the JSON request and write the reply in one piece, with its content-length."""
+        length = int(self.headers.get("content-length", "0"))
+        request = json.loads(self.rfile.read(length) or b"{}")
+        cassette = self.server.cassette
+        if cassette is None or self.path != PATH:
+            reply = Reply(404, {"content-type": "application/json"}, ['{"type":"error"}'])
+        else:
+            reply = cassette.reply(cassette.name, request)
+        body = "".join(reply.parts).encode()
+        self.send_response_only(reply.status)
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        self.wfile.flush()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Keep the recording's output quiet."""
+
+
+class FixtureServer(ThreadingHTTPServer):
+    """The local stand-in for api.anthropic.com."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), FixtureHandler)
+        self.cassette: Cassette | None = None
+
+    @property
+    def origin(self) -> str:
+        """The origin clients reach the server at."""
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+def client_for(origin: str) -> anthropic.Anthropic:
+    """The client every cassette is recorded and replayed with (no retries, dummy key)."""
+    return anthropic.Anthropic(api_key="sk-ant-test", base_url=origin, max_retries=0)
+
+
+def rewrite_origin(local: str) -> Callable[[Any], Any]:
+    """A ``before_record_request`` hook moving requests from the fixture server to the API host."""
+
+    def rewrite(request: Any) -> Any:
+        if request.uri.startswith(local):
+            request.uri = ORIGIN + request.uri[len(local) :]
+            request.headers["host"] = "api.anthropic.com"
+        return request
+
+    return rewrite
+
+
+def require(condition: bool, message: str) -> None:
+    """Raise ``CassetteMismatchError`` with ``message`` unless ``condition`` holds."""
+    if not condition:
+        raise CassetteMismatchError(message)
+
+
+def record(cassette: Cassette, server: FixtureServer) -> Json:
+    """Record ``cassette`` afresh from the fixture server; return the live summary."""
+    path = HERE / f"{cassette.name}.yaml"
+    path.unlink(missing_ok=True)
+    recorder = vcr.VCR(
+        record_mode="all",
+        decode_compressed_response=True,
+        filter_headers=SECRET_HEADERS,
+        before_record_request=rewrite_origin(server.origin),
+    )
+    server.cassette = cassette
+    try:
+        with recorder.use_cassette(str(path)) as tape:
+            live = cassette.call(client_for(server.origin))
+    finally:
+        server.cassette = None
+    require(len(tape.data) == 1, f"{cassette.name}: recorded {len(tape.data)} interactions")
+    require(live["facts"] == cassette.expected, f"{cassette.name}: live {live['facts']}")
+    return live
+
+
+def check(cassette: Cassette, live: Json | None) -> str:
+    """Replay ``cassette`` with no server; compare with the live call when there is one."""
+    player = vcr.VCR(record_mode="none", decode_compressed_response=True)
+    with player.use_cassette(str(HERE / f"{cassette.name}.yaml")) as tape:
+        replayed = cassette.call(client_for(ORIGIN))
+    require(tape.all_played, f"{cassette.name}: replay left interactions unplayed")
+    require(replayed["facts"] == cassette.expected, f"{cassette.name}: replay {replayed['facts']}")
+    if live is None:
+        return "facts"
+    require(replayed["dump"] == live["dump"], f"{cassette.name}: replayed object differs")
+    return "facts, parsed object == live"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Record (unless ``--check``) and replay-check the selected cassettes.
+
+    Args:
+        argv: Command-line arguments; ``sys.argv[1:]`` when None.
+
+    Returns:
+        The process exit status.
+    """
+    parser = argparse.ArgumentParser(description="Record and check the Anthropic cassettes.")
+    parser.add_argument("names", nargs="*", help="cassettes to process (default: all)")
+    parser.add_argument("--check", action="store_true", help="only replay-check, do not record")
+    args = parser.parse_args(argv)
+    known = {cassette.name: cassette for cassette in CASSETTES}
+    unknown = sorted(set(args.names) - set(known))
+    if unknown:
+        parser.error(f"unknown cassettes: {', '.join(unknown)}")
+    selected = [known[name] for name in args.names] if args.names else CASSETTES
+    for name in SDK_ENVIRONMENT:
+        os.environ.pop(name, None)
+    os.environ["NO_PROXY"] = "127.0.0.1,localhost"
+    print(f"anthropic {anthropic.__version__}, vcrpy {vcr.__version__}")
+    if args.check:
+        for cassette in selected:
+            print(f"ok      {cassette.name}: {check(cassette, None)}")
+        return 0
+    server = FixtureServer()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        for cassette in selected:
+            live = record(cassette, server)
+            print(f"ok      {cassette.name}: recorded; replay: {check(cassette, live)}")
+    finally:
+        server.shutdown()
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
