@@ -1,0 +1,286 @@
+"""``messages.create(stream=True)``: the rebuilt message, usage from the stream, every way to end."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anthropic
+import pytest
+
+import tracewire
+from tracewire.entities import SpanStatusCode
+from tracewire.tracing.constant import SpanAttributeKey
+
+MODEL = "claude-opus-4-7"
+MAX_TOKENS = 64
+WEATHER_TOOL = {
+    "name": "get_weather",
+    "description": "Get the current weather in a city.",
+    "input_schema": {
+        "type": "object",
+        "properties": {"city": {"type": "string", "description": "City name, e.g. Paris"}},
+        "required": ["city"],
+    },
+}
+WEATHER_MESSAGES = [{"role": "user", "content": "What is the weather in Paris?"}]
+CACHED_SYSTEM = [
+    {
+        "type": "text",
+        "text": "You are a meticulous assistant. <long reference document stands here>",
+        "cache_control": {"type": "ephemeral"},
+    }
+]
+# message_start says 14 in / 1 out; message_delta's cumulative count says 5 out. Summing the two
+# output counts would give 6.
+USAGE_14_5 = {
+    "input_tokens": 14,
+    "output_tokens": 5,
+    "total_tokens": 19,
+    "cache_read_input_tokens": 0,
+    "cache_creation_input_tokens": 0,
+}
+
+
+def stream(client: Any, messages: Any) -> Any:
+    return client.messages.create(
+        model=MODEL, max_tokens=MAX_TOKENS, messages=messages, system="You are terse.", stream=True
+    )
+
+
+@pytest.mark.vcr("messages_stream.yaml")
+def test_stream_passes_every_event_through_unchanged(client: Any, messages: Any) -> None:
+    events = list(stream(client, messages))
+
+    assert [event.type for event in events] == [
+        "message_start",
+        "content_block_start",
+        "content_block_delta",
+        "content_block_delta",
+        "content_block_delta",
+        "content_block_stop",
+        "message_delta",
+        "message_stop",
+    ]
+
+
+@pytest.mark.vcr("messages_stream.yaml")
+def test_stream_is_still_an_sdk_stream(client: Any, messages: Any) -> None:
+    result = stream(client, messages)
+
+    assert isinstance(result, anthropic.Stream)
+    result.close()
+
+
+@pytest.mark.vcr("messages_stream.yaml")
+def test_stream_usage_takes_output_from_the_last_message_delta_never_the_sum(
+    client: Any, messages: Any, last_trace: Any
+) -> None:
+    list(stream(client, messages))
+
+    span = last_trace().data.spans[0]
+    assert span.attributes[SpanAttributeKey.CHAT_USAGE] == USAGE_14_5
+
+
+@pytest.mark.vcr("messages_stream.yaml")
+def test_stream_output_is_the_final_accumulated_message(
+    client: Any, messages: Any, last_trace: Any
+) -> None:
+    list(stream(client, messages))
+
+    span = last_trace().data.spans[0]
+    outputs = span.outputs
+    assert outputs["type"] == "message"
+    assert outputs["id"].startswith("msg_")
+    assert outputs["model"] == MODEL
+    assert outputs["content"] == [{"type": "text", "text": "Hello there!"}]
+    assert outputs["stop_reason"] == "end_turn"
+    assert outputs["usage"]["output_tokens"] == 5
+    assert outputs["usage"]["input_tokens"] == 14
+
+
+@pytest.mark.vcr("messages_stream.yaml")
+def test_stream_span_records_model_stop_reason_and_time_to_first_token(
+    client: Any, messages: Any, last_trace: Any
+) -> None:
+    list(stream(client, messages))
+
+    attributes = last_trace().data.spans[0].attributes
+    assert attributes[SpanAttributeKey.MODEL] == MODEL
+    assert attributes[SpanAttributeKey.MODEL_PROVIDER] == "anthropic"
+    assert attributes["gen_ai.response.finish_reasons"] == ["end_turn"]
+    assert attributes["gen_ai.response.time_to_first_chunk"] > 0
+    assert attributes["tracewire.stream.end"] == "exhausted"
+
+
+@pytest.mark.vcr("messages_stream.yaml")
+def test_stream_inputs_keep_stream_true(client: Any, messages: Any, last_trace: Any) -> None:
+    list(stream(client, messages))
+
+    assert last_trace().data.spans[0].inputs == {
+        "model": MODEL,
+        "max_tokens": MAX_TOKENS,
+        "messages": messages,
+        "system": "You are terse.",
+        "stream": True,
+    }
+
+
+@pytest.mark.vcr("messages_stream_tool_use.yaml")
+def test_streamed_tool_input_is_rebuilt_from_input_json_deltas(
+    client: Any, last_trace: Any
+) -> None:
+    list(
+        client.messages.create(
+            model=MODEL,
+            max_tokens=MAX_TOKENS,
+            messages=WEATHER_MESSAGES,
+            tools=[WEATHER_TOOL],
+            stream=True,
+        )
+    )
+
+    span = last_trace().data.spans[0]
+    text, tool_use = span.outputs["content"]
+    assert text == {"type": "text", "text": "I'll check the weather."}
+    assert tool_use["type"] == "tool_use"
+    assert tool_use["id"].startswith("toolu_")
+    assert tool_use["name"] == "get_weather"
+    assert tool_use["input"] == {"city": "Paris"}
+    assert span.attributes["gen_ai.response.finish_reasons"] == ["tool_use"]
+    assert span.attributes[SpanAttributeKey.CHAT_USAGE]["output_tokens"] == 61
+    assert span.attributes[SpanAttributeKey.CHAT_TOOLS][0]["function"]["name"] == "get_weather"
+
+
+@pytest.mark.vcr("messages_stream_prompt_caching_read.yaml")
+def test_stream_cache_figures_repeated_in_message_delta_are_not_counted_twice(
+    client: Any, messages: Any, last_trace: Any
+) -> None:
+    list(
+        client.messages.create(
+            model=MODEL, max_tokens=MAX_TOKENS, messages=messages, system=CACHED_SYSTEM, stream=True
+        )
+    )
+
+    assert last_trace().data.spans[0].attributes[SpanAttributeKey.CHAT_USAGE] == {
+        "input_tokens": 1812,
+        "output_tokens": 4,
+        "total_tokens": 1816,
+        "cache_read_input_tokens": 1800,
+        "cache_creation_input_tokens": 0,
+    }
+
+
+@pytest.mark.vcr("messages_stream.yaml")
+def test_stream_used_as_context_manager_ends_the_span_on_exit(
+    client: Any, messages: Any, last_trace: Any
+) -> None:
+    with stream(client, messages) as events:
+        texts = [e.delta.text for e in events if e.type == "content_block_delta"]
+
+    assert texts == ["Hello", " there", "!"]
+    span = last_trace().data.spans[0]
+    assert span.attributes[SpanAttributeKey.CHAT_USAGE] == USAGE_14_5
+
+
+@pytest.mark.vcr("messages_stream.yaml")
+def test_early_break_then_close_ends_the_span_once_with_partial_output(
+    client: Any, messages: Any, last_trace: Any, fresh_tracer: Any
+) -> None:
+    events = stream(client, messages)
+    for event in events:
+        if event.type == "content_block_delta":
+            break
+    events.close()
+    events.close()  # a second close must not end the span again
+
+    tracewire.flush()
+    (trace,) = fresh_tracer.list_traces()
+    assert len(trace.data.spans) == 1
+    span = last_trace().data.spans[0]
+    assert span.attributes["tracewire.stream.end"] == "closed"
+    assert span.outputs["content"] == [{"type": "text", "text": "Hello"}]
+    # message_start's figures are all that arrived; the output count is its initial one.
+    assert span.attributes[SpanAttributeKey.CHAT_USAGE]["input_tokens"] == 14
+    assert span.attributes[SpanAttributeKey.CHAT_USAGE]["output_tokens"] == 1
+
+
+@pytest.mark.vcr("messages_stream.yaml")
+def test_early_break_without_close_ends_the_span_when_the_stream_is_dropped(
+    client: Any, messages: Any, last_trace: Any, collect_garbage: Any
+) -> None:
+    for event in stream(client, messages):
+        if event.type == "content_block_delta":
+            break
+    collect_garbage()
+
+    span = last_trace().data.spans[0]
+    assert span.attributes["tracewire.stream.end"] == "garbage_collected"
+    assert span.outputs["content"] == [{"type": "text", "text": "Hello"}]
+
+
+@pytest.mark.vcr("messages_stream.yaml")
+def test_never_read_stream_still_yields_a_trace(
+    client: Any, messages: Any, last_trace: Any, collect_garbage: Any
+) -> None:
+    result = stream(client, messages)
+    del result
+    collect_garbage()
+
+    span = last_trace().data.spans[0]
+    assert span.attributes["tracewire.stream.end"] == "garbage_collected"
+    assert span.status.status_code == SpanStatusCode.OK
+    assert SpanAttributeKey.CHAT_USAGE not in span.attributes  # nothing reported: no made-up 0
+
+
+@pytest.mark.asyncio
+@pytest.mark.vcr("messages_stream.yaml")
+async def test_async_stream_is_traced_with_usage_and_output(
+    async_client: Any, messages: Any, last_trace: Any
+) -> None:
+    result = await async_client.messages.create(
+        model=MODEL, max_tokens=MAX_TOKENS, messages=messages, system="You are terse.", stream=True
+    )
+    assert isinstance(result, anthropic.AsyncStream)
+    events = [event async for event in result]
+
+    assert len(events) == 8
+    span = last_trace().data.spans[0]
+    assert span.attributes[SpanAttributeKey.CHAT_USAGE] == USAGE_14_5
+    assert span.outputs["content"] == [{"type": "text", "text": "Hello there!"}]
+    assert span.attributes["tracewire.stream.end"] == "exhausted"
+
+
+@pytest.mark.asyncio
+@pytest.mark.vcr("messages_stream_tool_use.yaml")
+async def test_async_streamed_tool_use_is_rebuilt(async_client: Any, last_trace: Any) -> None:
+    result = await async_client.messages.create(
+        model=MODEL,
+        max_tokens=MAX_TOKENS,
+        messages=WEATHER_MESSAGES,
+        tools=[WEATHER_TOOL],
+        stream=True,
+    )
+    async with result as events:
+        async for _ in events:
+            pass
+
+    span = last_trace().data.spans[0]
+    assert span.outputs["content"][1]["input"] == {"city": "Paris"}
+
+
+@pytest.mark.asyncio
+@pytest.mark.vcr("messages_stream.yaml")
+async def test_async_early_break_then_close_ends_the_span(
+    async_client: Any, messages: Any, last_trace: Any
+) -> None:
+    result = await async_client.messages.create(
+        model=MODEL, max_tokens=MAX_TOKENS, messages=messages, system="You are terse.", stream=True
+    )
+    async for event in result:
+        if event.type == "content_block_delta":
+            break
+    await result.close()
+
+    span = last_trace().data.spans[0]
+    assert span.attributes["tracewire.stream.end"] == "closed"
+    assert span.outputs["content"] == [{"type": "text", "text": "Hello"}]
