@@ -1,0 +1,165 @@
+"""Turning Anthropic tracing on and off: import order, existing clients, identity restore, options."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import anthropic
+import pytest
+from anthropic.resources import messages as messages_module
+
+import tracewire
+from tracewire.anthropic import _integration
+
+MODEL = "claude-opus-4-7"
+MAX_TOKENS = 64
+
+
+def patched_methods() -> dict[str, Any]:
+    """Every patched attribute, as stored on its class (not bound), keyed by target."""
+    return {
+        f"{class_name}.{method}": vars(getattr(messages_module, class_name)).get(method)
+        for _module, class_name, method in _integration._TARGETS
+    }
+
+
+def create(client: Any, messages: Any) -> Any:
+    return client.messages.create(
+        model=MODEL, max_tokens=MAX_TOKENS, messages=messages, system="You are terse."
+    )
+
+
+def test_importing_the_integration_does_not_import_anthropic(site_packages: Any) -> None:
+    out = site_packages.run_python(
+        "import sys, tracewire.anthropic, tracewire; tracewire.anthropic.autolog(); "
+        "print('anthropic' in sys.modules)"
+    )
+    assert out.strip() == "False"
+
+
+def test_autolog_before_importing_anthropic_patches_it_on_import(
+    site_packages: Any, vcr_cassette_dir: str
+) -> None:
+    code = f"""
+import tracewire, vcr
+tracewire.anthropic.autolog()
+import anthropic
+client = anthropic.Anthropic(api_key="sk-ant-test", max_retries=0)
+with vcr.use_cassette({str(Path(vcr_cassette_dir) / "messages_create.yaml")!r}, record_mode="none"):
+    client.messages.create(model={MODEL!r}, max_tokens={MAX_TOKENS}, system="You are terse.",
+                           messages=[{{"role": "user", "content": "Say hello."}}])
+trace = tracewire.get_trace(tracewire.get_last_active_trace_id())
+print(trace.info.token_usage["total_tokens"])
+"""
+    assert site_packages.run_python(code).strip() == "19"
+
+
+@pytest.mark.vcr("messages_create.yaml")
+def test_client_created_before_autolog_is_traced(messages: Any, last_trace: Any) -> None:
+    client = anthropic.Anthropic(api_key="sk-ant-test", max_retries=0)
+    _ = client.messages  # the resource exists before patching, too
+    tracewire.anthropic.autolog()
+
+    create(client, messages)
+
+    assert last_trace().data.spans[0].name == "anthropic.messages.create"
+
+
+def test_disable_restores_every_method_to_the_identical_object() -> None:
+    originals = patched_methods()
+    tracewire.anthropic.autolog()
+    assert all(patched_methods()[key] is not originals[key] for key in originals)
+
+    tracewire.anthropic.autolog(disable=True)
+
+    assert all(patched_methods()[key] is originals[key] for key in originals)
+
+
+@pytest.mark.vcr("messages_create.yaml")
+def test_disabled_integration_records_nothing(messages: Any, fresh_tracer: Any) -> None:
+    tracewire.anthropic.autolog()
+    tracewire.anthropic.autolog(disable=True)
+    client = anthropic.Anthropic(api_key="sk-ant-test", max_retries=0)
+
+    create(client, messages)
+
+    tracewire.flush()
+    assert fresh_tracer.list_traces() == []
+
+
+def test_global_autolog_switches_anthropic_on_and_off() -> None:
+    original = vars(messages_module.Messages)["create"]
+
+    tracewire.autolog()
+    assert tracewire.anthropic.INTEGRATION.patched
+    assert vars(messages_module.Messages)["create"] is not original
+    tracewire.autolog(disable=True)
+
+    assert vars(messages_module.Messages)["create"] is original
+
+
+@pytest.mark.vcr("messages_create.yaml", allow_playback_repeats=True)
+def test_repeated_autolog_never_wraps_twice(client: Any, messages: Any, fresh_tracer: Any) -> None:
+    wrapper = vars(messages_module.Messages)["create"]
+    tracewire.anthropic.autolog()
+
+    assert vars(messages_module.Messages)["create"] is wrapper
+    create(client, messages)
+    tracewire.flush()
+    (trace,) = fresh_tracer.list_traces()
+    assert len(trace.data.spans) == 1
+
+
+@pytest.mark.vcr("messages_create.yaml")
+def test_log_traces_false_records_nothing(messages: Any, fresh_tracer: Any) -> None:
+    tracewire.anthropic.autolog(log_traces=False)
+    client = anthropic.Anthropic(api_key="sk-ant-test", max_retries=0)
+
+    assert create(client, messages).content[0].text == "Hello!"
+
+    tracewire.flush()
+    assert fresh_tracer.list_traces() == []
+
+
+def test_unknown_option_is_a_type_error() -> None:
+    with pytest.raises(TypeError):
+        tracewire.anthropic.autolog(stream_usage=True)  # type: ignore[call-arg]
+
+
+@pytest.mark.vcr("messages_create.yaml")
+def test_call_inside_a_traced_function_nests_and_counts_usage_once(
+    client: Any, messages: Any, last_trace: Any
+) -> None:
+    @tracewire.trace
+    def answer() -> str:
+        return str(create(client, messages).content[0].text)
+
+    assert answer() == "Hello!"
+    trace = last_trace()
+    root, child = trace.data.spans
+    assert child.parent_id == root.span_id
+    assert trace.info.token_usage["total_tokens"] == 19
+
+
+@pytest.mark.vcr("messages_create.yaml")
+def test_a_tracewire_bug_never_reaches_the_caller(
+    client: Any,
+    messages: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    last_trace: Any,
+) -> None:
+    def broken(*args: Any) -> None:
+        raise RuntimeError("bug in tracewire")
+
+    monkeypatch.setenv("TRACEWIRE_STRICT", "0")
+    monkeypatch.setattr(_integration, "record_message", broken)
+
+    with caplog.at_level(logging.WARNING, logger="tracewire"):
+        message = create(client, messages)
+
+    assert message.content[0].text == "Hello!"
+    assert "bug in tracewire" in caplog.text
+    assert last_trace().data.spans[0].end_time_ns is not None  # the span was still closed

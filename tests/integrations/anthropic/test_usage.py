@@ -1,0 +1,118 @@
+"""Anthropic usage to ``mlflow.chat.tokenUsage``, and stream usage rules, on the SDK's own types."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from anthropic.types import RawMessageDeltaEvent, RawMessageStartEvent, Usage
+
+from tracewire.anthropic._streams import MessageStreamRecorder
+from tracewire.anthropic._usage import token_usage
+
+
+def test_input_tokens_include_cache_reads_and_writes() -> None:
+    usage = Usage(
+        input_tokens=10, output_tokens=4, cache_read_input_tokens=3, cache_creation_input_tokens=2
+    )
+
+    assert token_usage(usage) == {
+        "input_tokens": 15,
+        "output_tokens": 4,
+        "total_tokens": 19,
+        "cache_read_input_tokens": 3,
+        "cache_creation_input_tokens": 2,
+    }
+
+
+def test_cache_counts_not_reported_stay_absent() -> None:
+    assert token_usage({"input_tokens": 10, "output_tokens": 4}) == {
+        "input_tokens": 10,
+        "output_tokens": 4,
+        "total_tokens": 14,
+    }
+
+
+@pytest.mark.parametrize("usage", [None, {}, {"cache_read_input_tokens": 5}, "n/a"])
+def test_no_count_means_no_usage(usage: Any) -> None:
+    assert token_usage(usage) is None
+
+
+def test_bools_are_not_token_counts() -> None:
+    assert token_usage({"input_tokens": True, "output_tokens": 2}) == {
+        "output_tokens": 2,
+        "total_tokens": 2,
+    }
+
+
+class _Span:
+    """Collects what a recorder writes (the recorder only calls these two methods)."""
+
+    def __init__(self) -> None:
+        self.attributes: dict[str, Any] = {}
+        self.outputs: Any = None
+
+    def set_attribute(self, key: str, value: Any) -> None:
+        self.attributes[key] = value
+
+    def set_outputs(self, outputs: Any) -> None:
+        self.outputs = outputs
+
+
+def start_event(output_tokens: int) -> RawMessageStartEvent:
+    return RawMessageStartEvent.model_validate(
+        {
+            "type": "message_start",
+            "message": {
+                "id": "msg_1",
+                "type": "message",
+                "role": "assistant",
+                "model": "claude-opus-4-7",
+                "content": [],
+                "stop_reason": None,
+                "stop_sequence": None,
+                "usage": {
+                    "input_tokens": 20,
+                    "cache_read_input_tokens": 100,
+                    "output_tokens": output_tokens,
+                },
+            },
+        }
+    )
+
+
+def delta_event(output_tokens: int) -> RawMessageDeltaEvent:
+    return RawMessageDeltaEvent.model_validate(
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+            "usage": {"output_tokens": output_tokens},
+        }
+    )
+
+
+def test_stream_output_count_is_the_last_cumulative_delta_never_a_sum() -> None:
+    recorder = MessageStreamRecorder(request_model="claude-opus-4-7")
+    for event in (start_event(1), delta_event(7), delta_event(12)):
+        recorder.on_item(event)
+    span = _Span()
+
+    recorder.on_end(span, "exhausted", None)  # type: ignore[arg-type]
+
+    assert span.attributes["mlflow.chat.tokenUsage"] == {
+        "input_tokens": 120,
+        "output_tokens": 12,
+        "total_tokens": 132,
+        "cache_read_input_tokens": 100,
+    }
+    assert span.outputs["usage"]["output_tokens"] == 12
+
+
+def test_stream_without_message_start_keeps_the_request_model() -> None:
+    recorder = MessageStreamRecorder(request_model="claude-opus-4-7")
+    span = _Span()
+
+    recorder.on_end(span, "closed", None)  # type: ignore[arg-type]
+
+    assert span.attributes == {"mlflow.llm.model": "claude-opus-4-7"}
+    assert span.outputs == {"content": []}
