@@ -15,6 +15,7 @@ nox.options.sessions = [
     "mlflow_compat",
     "plugins",
     "openai",
+    "anthropic",
 ]
 nox.options.error_on_missing_interpreters = False
 
@@ -33,6 +34,14 @@ OPENAI_VERSIONS = {
     "oldest": ["openai==1.40.0", "httpx<0.28", "numpy"],
     "2.x": ["openai>=2,<3"],
     "3.x": ["openai>=3,<4"],
+}
+
+# The oldest supported anthropic and the newest 2.x. Every 0.x gives `Stream` a metaclass whose
+# isinstance() check answers False for any proxy (a leftover of an old MessageStream subclass),
+# so a traced stream would fail `isinstance(stream, anthropic.Stream)` there; 1.0 dropped it.
+ANTHROPIC_VERSIONS = {
+    "oldest": ["anthropic==1.0.0"],
+    "newest": ["anthropic>=2,<3"],
 }
 
 
@@ -101,6 +110,21 @@ def openai(session: nox.Session, openai: str) -> None:
     )
     session.run("python", "-c", "import openai; print('openai', openai.__version__)")
     session.run("pytest", "tests/integrations/openai", "--block-network", *session.posargs)
+
+
+@nox.session
+@nox.parametrize("anthropic", list(ANTHROPIC_VERSIONS), ids=list(ANTHROPIC_VERSIONS))
+def anthropic(session: nox.Session, anthropic: str) -> None:
+    """Run the Anthropic integration tests on the oldest supported and the newest anthropic."""
+    session.install(
+        ".",
+        *ANTHROPIC_VERSIONS[anthropic],
+        *TEST_REQUIREMENTS,
+        *CASSETTE_REQUIREMENTS,
+        "pydantic>=2",
+    )
+    session.run("python", "-c", "import anthropic; print('anthropic', anthropic.__version__)")
+    session.run("pytest", "tests/integrations/anthropic", "--block-network", *session.posargs)
 
 
 @nox.session

@@ -56,7 +56,7 @@ class AnthropicIntegration(Integration):
     """Traces the Anthropic Python SDK's ``messages.create``, sync and async, streams included."""
 
     name = "anthropic"
-    requirements = ("anthropic>=0.40,<3",)
+    requirements = ("anthropic>=1.0,<3",)
     extra = "anthropic"
     default_options = MappingProxyType({})
 
