@@ -82,7 +82,8 @@ def test_dir_lists_registered_integrations(toy: Any) -> None:
 def test_unknown_name_lists_the_available_integrations(toy: Any) -> None:
     """A name no plugin registered raises AttributeError naming the registered ones."""
     with pytest.raises(
-        AttributeError, match="Registered integrations: openai, toy, toy_helper, toy_missing"
+        AttributeError,
+        match="Registered integrations: anthropic, openai, toy, toy_helper, toy_missing",
     ):
         _ = tracewire.openia  # type: ignore[attr-defined]
 

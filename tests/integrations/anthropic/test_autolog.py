@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,10 @@ MAX_TOKENS = 64
 def patched_methods() -> dict[str, Any]:
     """Every patched attribute, as stored on its class (not bound), keyed by target."""
     return {
-        f"{class_name}.{method}": vars(getattr(messages_module, class_name)).get(method)
-        for _module, class_name, method in _integration._TARGETS
+        f"{module}.{class_name}.{method}": vars(
+            getattr(importlib.import_module(module), class_name)
+        ).get(method)
+        for module, class_name, method in _integration._TARGETS
     }
 
 
