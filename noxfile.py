@@ -122,6 +122,7 @@ def anthropic(session: nox.Session, anthropic: str) -> None:
         *TEST_REQUIREMENTS,
         *CASSETTE_REQUIREMENTS,
         "pydantic>=2",
+        "opentelemetry-sdk",  # anthropic 2.x's own spans must not duplicate ours
     )
     session.run("python", "-c", "import anthropic; print('anthropic', anthropic.__version__)")
     session.run("pytest", "tests/integrations/anthropic", "--block-network", *session.posargs)
