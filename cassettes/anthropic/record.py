@@ -39,6 +39,7 @@ from typing import Any
 
 import anthropic
 import vcr
+from pydantic import BaseModel
 
 Json = dict[str, Any]
 
@@ -67,6 +68,9 @@ CACHED_SYSTEM = [
         "cache_control": {"type": "ephemeral"},
     }
 ]
+PARSE_MESSAGES = [{"role": "user", "content": "Paris facts"}]
+CITY_JSON = '{"name":"Paris","country":"France"}'
+BETAS = ["token-efficient-tools-2025-02-19"]
 SECRET_HEADERS = ["x-api-key", "authorization", "cookie"]
 # Environment variables the SDK reads; cleared so that recordings do not depend on the shell.
 SDK_ENVIRONMENT = [
@@ -322,6 +326,20 @@ class Cassette:
     note: str = field(default="")
 
 
+class City(BaseModel):
+    """A city; pydantic sends this docstring as the schema's description."""
+
+    name: str
+    country: str
+
+
+def summarize_parsed(result: Any) -> Json:
+    """The facts of a ``messages.parse`` result: the parsed object and the usual message facts."""
+    summary = summarize_message(result)
+    summary["facts"]["parsed"] = result.parsed_output.model_dump()
+    return summary
+
+
 def create(client: anthropic.Anthropic, **kwargs: Any) -> Any:
     """``messages.create`` with the arguments every cassette shares."""
     return client.messages.create(model=MODEL, max_tokens=MAX_TOKENS, **kwargs)
@@ -402,6 +420,46 @@ CASSETTES = [
         {"events": [*STREAM_EVENTS[:3], *STREAM_EVENTS[4:]]},
     ),
     Cassette(
+        "messages_parse",
+        lambda c: summarize_parsed(
+            c.messages.parse(
+                model=MODEL, max_tokens=MAX_TOKENS, messages=PARSE_MESSAGES, output_format=City
+            )
+        ),
+        text_message(CITY_JSON, usage(60, 10)),
+        {
+            "content": ["text"],
+            "stop_reason": "end_turn",
+            "usage": usage(60, 10),
+            "parsed": {"name": "Paris", "country": "France"},
+        },
+    ),
+    Cassette(
+        "beta_messages_create",
+        lambda c: summarize_message(
+            c.beta.messages.create(
+                model=MODEL, max_tokens=MAX_TOKENS, messages=MESSAGES, system=SYSTEM, betas=BETAS
+            )
+        ),
+        text_message("Hello!", usage(14, 5)),
+        {"content": ["text"], "stop_reason": "end_turn", "usage": usage(14, 5)},
+    ),
+    Cassette(
+        "beta_messages_stream",
+        lambda c: summarize_events(
+            c.beta.messages.create(
+                model=MODEL,
+                max_tokens=MAX_TOKENS,
+                messages=MESSAGES,
+                system=SYSTEM,
+                betas=BETAS,
+                stream=True,
+            )
+        ),
+        text_stream,
+        {"events": STREAM_EVENTS},
+    ),
+    Cassette(
         "messages_error_429",
         lambda c: summarize_error(lambda: create(c, messages=MESSAGES)),
         error(
@@ -439,7 +497,8 @@ class FixtureHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("content-length", "0"))
         request = json.loads(self.rfile.read(length) or b"{}")
         cassette = self.server.cassette
-        if cassette is None or self.path != PATH:
+        # The beta resource may add `?beta=true`, depending on the SDK version.
+        if cassette is None or self.path.split("?")[0] != PATH:
             reply = Reply(404, {"content-type": "application/json"}, ['{"type":"error"}'])
         else:
             reply = cassette.reply(cassette.name, request)

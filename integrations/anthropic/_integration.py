@@ -28,27 +28,43 @@ if TYPE_CHECKING:
     Wrapped = Callable[..., Any]
     Args = tuple[Any, ...]
     Kwargs = dict[str, Any]
+    Wrapper = Callable[[Wrapped, Any, Args, Kwargs], Any]
+    Target = tuple[str, str, "str | None", bool]
 
 PROVIDER = "anthropic"
 SPAN_NAME = "anthropic.messages.create"
-STREAM_SPAN_NAME = "anthropic.messages.stream"
-# Where the `stream()` wrapper leaves the request on the SDK's stream manager for its __enter__.
+# Where the `stream()` wrapper leaves the span name and the request on the SDK's stream manager,
+# for the manager's __enter__.
 _REQUEST_ATTRIBUTE = "_tracewire_request"
 
 # The traced Anthropic call running in this context, if any: an SDK method that calls another
 # patched one produces one span, not two.
 _INSIDE_CALL: ContextVar[bool] = ContextVar("tracewire_anthropic_inside_call", default=False)
 
-# (module, class, method). Each module is patched when the SDK imports it, so that autolog()
-# imports none of it.
+_MESSAGES = "anthropic.resources.messages"
+_BETA_MESSAGES = "anthropic.resources.beta.messages"
+_HELPERS = "anthropic.lib.streaming"
+# (module, class, method, span name, required). Each module is patched when the SDK imports it,
+# so that autolog() imports none of it. Optional targets exist only in some SDK versions
+# (`Messages.parse` arrived after 1.0). `stream()` and `parse()` do not call `create`: `parse`
+# posts by itself; `stream` posts when its manager is entered, so the managers are wrapped too.
 _TARGETS = (
-    ("anthropic.resources.messages", "Messages", "create"),
-    ("anthropic.resources.messages", "AsyncMessages", "create"),
-    # The `stream()` helper does not call `create`: it posts when its manager is entered.
-    ("anthropic.resources.messages", "Messages", "stream"),
-    ("anthropic.resources.messages", "AsyncMessages", "stream"),
-    ("anthropic.lib.streaming", "MessageStreamManager", "__enter__"),
-    ("anthropic.lib.streaming", "AsyncMessageStreamManager", "__aenter__"),
+    (_MESSAGES, "Messages", "create", SPAN_NAME, True),
+    (_MESSAGES, "AsyncMessages", "create", SPAN_NAME, True),
+    (_MESSAGES, "Messages", "stream", "anthropic.messages.stream", True),
+    (_MESSAGES, "AsyncMessages", "stream", "anthropic.messages.stream", True),
+    (_MESSAGES, "Messages", "parse", "anthropic.messages.parse", False),
+    (_MESSAGES, "AsyncMessages", "parse", "anthropic.messages.parse", False),
+    (_BETA_MESSAGES, "Messages", "create", "anthropic.beta.messages.create", True),
+    (_BETA_MESSAGES, "AsyncMessages", "create", "anthropic.beta.messages.create", True),
+    (_BETA_MESSAGES, "Messages", "stream", "anthropic.beta.messages.stream", True),
+    (_BETA_MESSAGES, "AsyncMessages", "stream", "anthropic.beta.messages.stream", True),
+    (_BETA_MESSAGES, "Messages", "parse", "anthropic.beta.messages.parse", False),
+    (_BETA_MESSAGES, "AsyncMessages", "parse", "anthropic.beta.messages.parse", False),
+    (_HELPERS, "MessageStreamManager", "__enter__", None, True),
+    (_HELPERS, "AsyncMessageStreamManager", "__aenter__", None, True),
+    (_HELPERS, "BetaMessageStreamManager", "__enter__", None, True),
+    (_HELPERS, "BetaAsyncMessageStreamManager", "__aenter__", None, True),
 )
 
 
@@ -61,7 +77,7 @@ class _SdkTypes:
 
 
 class AnthropicIntegration(Integration):
-    """Traces the Anthropic Python SDK's ``messages.create``, sync and async, streams included."""
+    """Traces the Anthropic SDK's messages (and beta messages) create, stream and parse calls."""
 
     name = "anthropic"
     requirements = ("anthropic>=1.0,<3",)
@@ -78,39 +94,44 @@ class AnthropicIntegration(Integration):
         Each module is patched when the SDK first imports it, not imported here.
         """
         self._types = _SdkTypes(module)
-        grouped: dict[str, list[tuple[str, str]]] = {}
-        for module_name, class_name, method in _TARGETS:
-            grouped.setdefault(module_name, []).append((class_name, method))
+        grouped: dict[str, list[Target]] = {}
+        for module_name, class_name, method, span_name, required in _TARGETS:
+            grouped.setdefault(module_name, []).append((class_name, method, span_name, required))
         for module_name, targets in grouped.items():
-            patcher.when_imported(module_name, partial(self._patch_resources, patcher, targets))
+            patcher.when_imported(module_name, partial(self._patch_module, patcher, targets))
 
-    def _patch_resources(
-        self, patcher: Patcher, targets: list[tuple[str, str]], module: ModuleType
-    ) -> None:
-        wrappers: dict[str, Callable[[Wrapped, Any, Args, Kwargs], Any]] = {
-            "create": self._wrapper,
-            "stream": _remember_request,  # sync in both classes: it only builds the manager
-            "__enter__": self._enter_wrapper,
-            "__aenter__": self._aenter_wrapper,
-        }
-        for class_name, method in targets:
+    def _patch_module(self, patcher: Patcher, targets: list[Target], module: ModuleType) -> None:
+        for class_name, method, span_name, required in targets:
             owner = getattr(module, class_name, None)
             if owner is None or not hasattr(owner, method):
-                raise AttributeError(
-                    f"{module.__name__}.{class_name}.{method} not in this anthropic"
-                )
-            wrapper = wrappers[method]
-            if method == "create" and class_name.startswith("Async"):
-                wrapper = self._async_wrapper
-            patcher.wrap(owner, method, wrapper)
-            log().debug("tracewire: patched %s.%s.%s", module.__name__, class_name, method)
+                if required:
+                    raise AttributeError(
+                        f"{module.__name__}.{class_name}.{method} not in this anthropic"
+                    )
+                log().debug("tracewire: no %s.%s.%s here", module.__name__, class_name, method)
+                continue
+            patcher.wrap(owner, method, self._wrapper_for(class_name, method, span_name))
+
+    def _wrapper_for(self, class_name: str, method: str, span_name: str | None) -> Wrapper:
+        if method == "__enter__":
+            return self._enter_wrapper
+        if method == "__aenter__":
+            return self._aenter_wrapper
+        assert span_name is not None  # every resource method's row names its span
+        if method == "stream":  # a plain method in both classes: it only builds the manager
+            return partial(_remember_request, span_name)
+        if class_name.startswith("Async"):
+            return partial(self._async_wrapper, span_name)
+        return partial(self._wrapper, span_name)
 
     # -- wrappers ---------------------------------------------------------------------------------
 
-    def _wrapper(self, wrapped: Wrapped, resource: Any, args: Args, kwargs: Kwargs) -> Any:
+    def _wrapper(
+        self, span_name: str, wrapped: Wrapped, resource: Any, args: Args, kwargs: Kwargs
+    ) -> Any:
         if _INSIDE_CALL.get():
             return wrapped(*args, **kwargs)
-        call = _Call(self, kwargs)
+        call = _Call(self, kwargs, span_name)
         token = _INSIDE_CALL.set(True)
         try:
             return trace_call(wrapped, args, kwargs, start=call.start, finish=call.finish)
@@ -118,11 +139,11 @@ class AnthropicIntegration(Integration):
             _INSIDE_CALL.reset(token)
 
     async def _async_wrapper(
-        self, wrapped: Wrapped, resource: Any, args: Args, kwargs: Kwargs
+        self, span_name: str, wrapped: Wrapped, resource: Any, args: Args, kwargs: Kwargs
     ) -> Any:
         if _INSIDE_CALL.get():
             return await wrapped(*args, **kwargs)
-        call = _Call(self, kwargs)
+        call = _Call(self, kwargs, span_name)
         token = _INSIDE_CALL.set(True)
         try:
             return await trace_async_call(
@@ -135,7 +156,8 @@ class AnthropicIntegration(Integration):
         request = getattr(manager, _REQUEST_ATTRIBUTE, None)
         if request is None or _INSIDE_CALL.get():
             return wrapped(*args, **kwargs)
-        call = _Call(self, request, STREAM_SPAN_NAME)
+        span_name, request_kwargs = request
+        call = _Call(self, request_kwargs, span_name)
         token = _INSIDE_CALL.set(True)
         try:
             return trace_call(wrapped, args, kwargs, start=call.start, finish=call.finish_helper)
@@ -148,7 +170,8 @@ class AnthropicIntegration(Integration):
         request = getattr(manager, _REQUEST_ATTRIBUTE, None)
         if request is None or _INSIDE_CALL.get():
             return await wrapped(*args, **kwargs)
-        call = _Call(self, request, STREAM_SPAN_NAME)
+        span_name, request_kwargs = request
+        call = _Call(self, request_kwargs, span_name)
         token = _INSIDE_CALL.set(True)
         try:
             return await trace_async_call(
@@ -158,26 +181,26 @@ class AnthropicIntegration(Integration):
             _INSIDE_CALL.reset(token)
 
 
-def _remember_request(wrapped: Wrapped, resource: Any, args: Args, kwargs: Kwargs) -> Any:
-    """Call ``messages.stream()`` and leave its arguments on the manager it returns.
+def _remember_request(
+    span_name: str, wrapped: Wrapped, resource: Any, args: Args, kwargs: Kwargs
+) -> Any:
+    """Call ``messages.stream()`` and leave the span name and arguments on the manager it returns.
 
     The helper sends nothing: its manager posts the request when entered, so the span starts
     there (a manager never entered makes no call and no span).
     """
     manager = wrapped(*args, **kwargs)
     with guard("remembering a messages.stream() request"):
-        setattr(manager, _REQUEST_ATTRIBUTE, kwargs)
+        setattr(manager, _REQUEST_ATTRIBUTE, (span_name, kwargs))
     return manager
 
 
 class _Call:
-    """One traced ``messages.create`` call: what was asked, and how its result is recorded."""
+    """One traced call (create, parse or a stream helper): what was asked, how it is recorded."""
 
     __slots__ = ("integration", "kwargs", "name")
 
-    def __init__(
-        self, integration: AnthropicIntegration, kwargs: Kwargs, name: str = SPAN_NAME
-    ) -> None:
+    def __init__(self, integration: AnthropicIntegration, kwargs: Kwargs, name: str) -> None:
         self.integration = integration
         self.kwargs = kwargs
         self.name = name

@@ -39,6 +39,8 @@ def request_inputs(kwargs: dict[str, Any]) -> dict[str, Any]:
             headers = {k: v for k, v in value.items() if str(k).lower() not in _SECRET_HEADERS}
             if headers:
                 inputs[name] = headers
+        elif isinstance(value, type):
+            inputs[name] = value.__qualname__  # parse()'s output_format: a pydantic class
         else:
             inputs[name] = value
     return inputs

@@ -20,12 +20,12 @@ MAX_TOKENS = 64
 
 def patched_methods() -> dict[str, Any]:
     """Every patched attribute, as stored on its class (not bound), keyed by target."""
-    return {
-        f"{module}.{class_name}.{method}": vars(
-            getattr(importlib.import_module(module), class_name)
-        ).get(method)
-        for module, class_name, method in _integration._TARGETS
-    }
+    found = {}
+    for module_name, class_name, method, _span_name, _required in _integration._TARGETS:
+        owner = getattr(importlib.import_module(module_name), class_name)
+        if hasattr(owner, method):  # optional targets are missing from some SDK versions
+            found[f"{module_name}.{class_name}.{method}"] = vars(owner).get(method)
+    return found
 
 
 def create(client: Any, messages: Any) -> Any:
