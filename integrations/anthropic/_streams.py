@@ -110,7 +110,8 @@ class MessageStreamRecorder(StreamRecorder):
 
     def _usage(self) -> dict[str, Any] | None:
         fields = usage_fields(getattr(self.message, "usage", None))
-        usage = dict(fields) if fields is not None else None
+        # Fields the SDK declares but the server left out are None: not part of the message.
+        usage = {k: v for k, v in fields.items() if v is not None} if fields is not None else None
         for delta_usage in self.delta_usages:
             counts = usage_fields(delta_usage)
             if counts is None:

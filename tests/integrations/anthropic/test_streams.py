@@ -284,3 +284,19 @@ async def test_async_early_break_then_close_ends_the_span(
     span = last_trace().data.spans[0]
     assert span.attributes["tracewire.stream.end"] == "closed"
     assert span.outputs["content"] == [{"type": "text", "text": "Hello"}]
+
+
+@pytest.mark.vcr("messages_stream.yaml")
+def test_stream_output_usage_is_message_start_usage_updated_by_the_last_delta(
+    client: Any, messages: Any, last_trace: Any
+) -> None:
+    list(stream(client, messages))
+
+    assert last_trace().data.spans[0].outputs["usage"] == {
+        "input_tokens": 14,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+        "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+        "output_tokens": 5,
+        "service_tier": "standard",
+    }
