@@ -46,6 +46,14 @@ Json = dict[str, Any]
 HERE = Path(__file__).resolve().parent
 ORIGIN = "https://api.anthropic.com"
 PATH = "/v1/messages"
+VERTEX_REGION = "us-east5"
+VERTEX_PROJECT = "tracewire-test"
+VERTEX_ORIGIN = f"https://{VERTEX_REGION}-aiplatform.googleapis.com"
+# Vertex AI names the model in the path and the call kind after a colon.
+VERTEX_PATH = (
+    f"/v1/projects/{VERTEX_PROJECT}/locations/{VERTEX_REGION}/publishers/anthropic/models/"
+)
+VERTEX_CALLS = (":rawPredict", ":streamRawPredict")
 MODEL = "claude-opus-4-7"  # not on the SDK's DEPRECATED_MODELS list, so no warning
 MAX_TOKENS = 64
 MESSAGES = [{"role": "user", "content": "Say hello."}]
@@ -71,7 +79,7 @@ CACHED_SYSTEM = [
 PARSE_MESSAGES = [{"role": "user", "content": "Paris facts"}]
 CITY_JSON = '{"name":"Paris","country":"France"}'
 BETAS = ["token-efficient-tools-2025-02-19"]
-SECRET_HEADERS = ["x-api-key", "authorization", "cookie"]
+SECRET_HEADERS = ["x-api-key", "authorization", "cookie"]  # Vertex: a bearer token
 # Environment variables the SDK reads; cleared so that recordings do not depend on the shell.
 SDK_ENVIRONMENT = [
     "ANTHROPIC_API_KEY",
@@ -320,10 +328,11 @@ class Cassette:
     """One cassette: the SDK call, the fixture server's reply, and the facts it must report."""
 
     name: str
-    call: Callable[[anthropic.Anthropic], Json]
+    call: Callable[[Any], Json]
     reply: Callable[[str, Json], Reply]
     expected: Json
-    note: str = field(default="")
+    origin: str = field(default=ORIGIN)
+    client: Callable[[str], Any] = field(default=lambda origin: client_for(origin))  # noqa: PLW0108 - defined below
 
 
 class City(BaseModel):
@@ -460,6 +469,22 @@ CASSETTES = [
         {"events": STREAM_EVENTS},
     ),
     Cassette(
+        "vertex_messages_create",
+        lambda c: summarize_message(create(c, messages=MESSAGES, system=SYSTEM)),
+        text_message("Hello!", usage(14, 5)),
+        {"content": ["text"], "stop_reason": "end_turn", "usage": usage(14, 5)},
+        origin=VERTEX_ORIGIN,
+        client=lambda origin: vertex_client(origin),  # noqa: PLW0108 - defined below
+    ),
+    Cassette(
+        "vertex_messages_stream",
+        lambda c: summarize_events(create(c, messages=MESSAGES, system=SYSTEM, stream=True)),
+        text_stream,
+        {"events": STREAM_EVENTS},
+        origin=VERTEX_ORIGIN,
+        client=lambda origin: vertex_client(origin),  # noqa: PLW0108 - defined below
+    ),
+    Cassette(
         "messages_error_429",
         lambda c: summarize_error(lambda: create(c, messages=MESSAGES)),
         error(
@@ -498,7 +523,9 @@ class FixtureHandler(BaseHTTPRequestHandler):
         request = json.loads(self.rfile.read(length) or b"{}")
         cassette = self.server.cassette
         # The beta resource may add `?beta=true`, depending on the SDK version.
-        if cassette is None or self.path.split("?")[0] != PATH:
+        path = self.path.split("?")[0]
+        vertex = path.startswith(VERTEX_PATH) and path.endswith(VERTEX_CALLS)
+        if cassette is None or (path != PATH and not vertex):
             reply = Reply(404, {"content-type": "application/json"}, ['{"type":"error"}'])
         else:
             reply = cassette.reply(cassette.name, request)
@@ -535,13 +562,26 @@ def client_for(origin: str) -> anthropic.Anthropic:
     return anthropic.Anthropic(api_key="sk-ant-test", base_url=origin, max_retries=0)
 
 
-def rewrite_origin(local: str) -> Callable[[Any], Any]:
-    """A ``before_record_request`` hook moving requests from the fixture server to the API host."""
+def vertex_client(origin: str) -> anthropic.AnthropicVertex:
+    """A Vertex AI client with a dummy access token (no Google credentials are looked up)."""
+    base_url = None if origin == VERTEX_ORIGIN else f"{origin}/v1"
+    return anthropic.AnthropicVertex(
+        region=VERTEX_REGION,
+        project_id=VERTEX_PROJECT,
+        access_token="ya29.test",
+        base_url=base_url,
+        max_retries=0,
+    )
+
+
+def rewrite_origin(local: str, origin: str) -> Callable[[Any], Any]:
+    """A ``before_record_request`` hook moving requests from the fixture server to ``origin``."""
+    host = origin.split("://", 1)[1]
 
     def rewrite(request: Any) -> Any:
         if request.uri.startswith(local):
-            request.uri = ORIGIN + request.uri[len(local) :]
-            request.headers["host"] = "api.anthropic.com"
+            request.uri = origin + request.uri[len(local) :]
+            request.headers["host"] = host
         return request
 
     return rewrite
@@ -561,12 +601,12 @@ def record(cassette: Cassette, server: FixtureServer) -> Json:
         record_mode="all",
         decode_compressed_response=True,
         filter_headers=SECRET_HEADERS,
-        before_record_request=rewrite_origin(server.origin),
+        before_record_request=rewrite_origin(server.origin, cassette.origin),
     )
     server.cassette = cassette
     try:
         with recorder.use_cassette(str(path)) as tape:
-            live = cassette.call(client_for(server.origin))
+            live = cassette.call(cassette.client(server.origin))
     finally:
         server.cassette = None
     require(len(tape.data) == 1, f"{cassette.name}: recorded {len(tape.data)} interactions")
@@ -578,7 +618,7 @@ def check(cassette: Cassette, live: Json | None) -> str:
     """Replay ``cassette`` with no server; compare with the live call when there is one."""
     player = vcr.VCR(record_mode="none", decode_compressed_response=True)
     with player.use_cassette(str(HERE / f"{cassette.name}.yaml")) as tape:
-        replayed = cassette.call(client_for(ORIGIN))
+        replayed = cassette.call(cassette.client(cassette.origin))
     require(tape.all_played, f"{cassette.name}: replay left interactions unplayed")
     require(replayed["facts"] == cassette.expected, f"{cassette.name}: replay {replayed['facts']}")
     if live is None:
