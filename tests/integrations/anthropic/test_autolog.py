@@ -42,6 +42,18 @@ def test_importing_the_integration_does_not_import_anthropic(site_packages: Any)
     assert out.strip() == "False"
 
 
+def test_autolog_after_import_anthropic_imports_nothing_more_of_anthropic(
+    site_packages: Any,
+) -> None:
+    out = site_packages.run_python(
+        "import sys, anthropic, tracewire\n"
+        "before = set(sys.modules)\n"
+        "tracewire.anthropic.autolog()\n"
+        "print(sorted(m for m in set(sys.modules) - before if m.startswith('anthropic')))"
+    )
+    assert out.strip() == "[]"
+
+
 def test_autolog_before_importing_anthropic_patches_it_on_import(
     site_packages: Any, vcr_cassette_dir: str
 ) -> None:
