@@ -45,8 +45,8 @@ _MESSAGES = "anthropic.resources.messages"
 _BETA_MESSAGES = "anthropic.resources.beta.messages"
 _HELPERS = "anthropic.lib.streaming"
 # (module, class, method, span name, required). Each module is patched when the SDK imports it,
-# so that autolog() imports none of it. Optional targets exist only in some SDK versions
-# (`Messages.parse` arrived after 1.0). `stream()` and `parse()` do not call `create`: `parse`
+# so that autolog() imports none of it. Optional targets may be missing from an SDK version
+# (both 1.0 and 2.12 have `parse`). `stream()` and `parse()` do not call `create`: `parse`
 # posts by itself; `stream` posts when its manager is entered, so the managers are wrapped too.
 _TARGETS = (
     (_MESSAGES, "Messages", "create", SPAN_NAME, True),

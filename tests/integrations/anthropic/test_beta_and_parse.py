@@ -119,7 +119,7 @@ async def test_async_beta_stream_helper_is_traced(
 
 @pytest.fixture
 def parse_api(client: Any) -> None:
-    """Skip on SDKs whose non-beta messages resource has no ``parse`` (anthropic 1.0)."""
+    """Skip on SDKs whose non-beta messages resource has no ``parse``."""
     if not hasattr(client.messages, "parse"):
         pytest.skip(f"anthropic {anthropic.__version__} has no messages.parse")
 
