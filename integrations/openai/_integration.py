@@ -12,8 +12,8 @@ from tracewire._errors import log
 from tracewire._fluent import start_span_no_context
 from tracewire._guards import guard, trace_async_call, trace_call
 from tracewire._integration import Integration
+from tracewire._raw import AsyncRawResponseProxy, RawResponseProxy
 from tracewire._streams import AsyncStreamProxy, StreamEnd, StreamProxy
-from tracewire.openai._raw import AsyncRawResponseProxy, RawResponseProxy
 from tracewire.openai._requests import (
     add_usage_request,
     chat_tools,
