@@ -11,23 +11,16 @@ overwrites, never adds to, what came before.
 
 from __future__ import annotations
 
+from tracewire._responses import model_fields, plain, usage_and_model
 from tracewire._streams import StreamRecorder
-from tracewire.anthropic._responses import record_model, record_stop_reason, record_usage
-from tracewire.anthropic._usage import usage_fields
+from tracewire.anthropic._responses import record_stop_reason
+from tracewire.anthropic._usage import token_usage
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
     from tracewire._span import LiveSpan
-
-
-def _plain(model: Any) -> Any:
-    """A pydantic model as JSON-ready data (the fields the server sent), or the value itself."""
-    dump = getattr(model, "model_dump", None)
-    if callable(dump) and not isinstance(model, type):
-        return dump(mode="json", exclude_unset=True, warnings=False)
-    return model
 
 
 class _Block:
@@ -57,7 +50,7 @@ class _Block:
             self.citations.append(delta.citation)
 
     def as_dict(self) -> dict[str, Any]:
-        block = _plain(self.start)
+        block = plain(self.start)
         if not isinstance(block, dict):
             block = {"value": block}
         if self.text:
@@ -67,7 +60,7 @@ class _Block:
         if self.signature is not None:
             block["signature"] = self.signature
         if self.citations:
-            block["citations"] = [*(block.get("citations") or ()), *map(_plain, self.citations)]
+            block["citations"] = [*(block.get("citations") or ()), *map(plain, self.citations)]
         if self.json:
             import json  # noqa: PLC0415 - once per streamed tool call, at the stream's end
 
@@ -109,11 +102,11 @@ class MessageStreamRecorder(StreamRecorder):
         return True
 
     def _usage(self) -> dict[str, Any] | None:
-        fields = usage_fields(getattr(self.message, "usage", None))
+        fields = model_fields(getattr(self.message, "usage", None))
         # Fields the SDK declares but the server left out are None: not part of the message.
         usage = {k: v for k, v in fields.items() if v is not None} if fields is not None else None
         for delta_usage in self.delta_usages:
-            counts = usage_fields(delta_usage)
+            counts = model_fields(delta_usage)
             if counts is None:
                 continue
             if usage is None:
@@ -124,7 +117,7 @@ class MessageStreamRecorder(StreamRecorder):
         return usage
 
     def on_end(self, span: LiveSpan, end: str, error: BaseException | None) -> None:
-        start = _plain(self.message) if self.message is not None else None
+        start = plain(self.message) if self.message is not None else None
         outputs: dict[str, Any] = start if isinstance(start, dict) else {}
         outputs["content"] = [self.blocks[index].as_dict() for index in sorted(self.blocks)]
         delta = self.delta
@@ -132,9 +125,11 @@ class MessageStreamRecorder(StreamRecorder):
             outputs["stop_reason"] = getattr(delta, "stop_reason", None)
             outputs["stop_sequence"] = getattr(delta, "stop_sequence", None)
         usage = self._usage()
+        counts = None
         if usage is not None:
-            outputs["usage"] = {key: _plain(value) for key, value in usage.items()}
-            record_usage(span, usage)
-        record_model(span, outputs.get("model"), self.request_model)
+            outputs["usage"] = {key: plain(value) for key, value in usage.items()}
+            counts = token_usage(usage)
+        for key, value in usage_and_model(counts, outputs.get("model"), self.request_model).items():
+            span.set_attribute(key, value)
         record_stop_reason(span, outputs.get("stop_reason"))
         span.set_outputs(outputs)

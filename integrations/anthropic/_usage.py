@@ -9,6 +9,7 @@ own keys. A count the provider did not report stays absent: nothing here invents
 from __future__ import annotations
 
 from tracewire._constants import TokenUsageKey
+from tracewire._responses import model_fields
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -18,28 +19,6 @@ _CACHE_KEYS = (
     TokenUsageKey.CACHE_READ_INPUT_TOKENS,
     TokenUsageKey.CACHE_CREATION_INPUT_TOKENS,
 )
-
-
-def usage_fields(usage: Any) -> dict[str, Any] | None:
-    """Return the fields of a usage model (or a plain dict), extras included, or ``None``.
-
-    Args:
-        usage: ``anthropic.types.Usage``, ``MessageDeltaUsage``, a dict of the same fields, or
-            ``None``.
-
-    Returns:
-        A dict that may be the model's own ``__dict__``: callers must not modify it.
-    """
-    if usage is None:
-        return None
-    if type(usage) is dict:
-        return usage
-    fields = getattr(usage, "__dict__", None)
-    if not isinstance(fields, dict):
-        return None
-    # Fields an older SDK does not declare (the cache counts before anthropic 0.39) are extras.
-    extra = getattr(usage, "__pydantic_extra__", None)
-    return {**fields, **extra} if extra else fields
 
 
 def _count(value: Any) -> int | None:
@@ -58,7 +37,7 @@ def token_usage(usage: Any) -> dict[str, int] | None:
         ``total_tokens``, plus ``cache_read_input_tokens`` and ``cache_creation_input_tokens``
         when reported. ``None`` when the object carries neither an input nor an output count.
     """
-    fields = usage_fields(usage)
+    fields = model_fields(usage)
     if fields is None:
         return None
     input_tokens = _count(fields.get("input_tokens"))

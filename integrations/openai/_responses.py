@@ -10,7 +10,8 @@ from __future__ import annotations
 from functools import partial
 
 from tracewire._constants import SpanAttributeKey
-from tracewire._json import EncodedJson, loads, model_json
+from tracewire._json import EncodedJson, loads
+from tracewire._responses import encoded, usage_and_model
 from tracewire.openai._usage import token_usage
 
 TYPE_CHECKING = False
@@ -22,51 +23,13 @@ if TYPE_CHECKING:
 _OUTPUTS = SpanAttributeKey.OUTPUTS
 
 
-def encoded(response: Any) -> Any:
-    """Return ``response`` for span outputs: the JSON the API sent, for the SDK's pydantic models.
-
-    Args:
-        response: A response model of the SDK, or anything else.
-
-    Returns:
-        The model's JSON (pydantic's serializer: the fields the server sent, under their wire
-        names), or ``response`` itself when it is no model (the span then snapshots it the
-        generic way).
-    """
-    if callable(getattr(response, "model_dump_json", None)) and not isinstance(response, type):
-        return model_json(response)
-    return response
-
-
-def usage_and_model(usage: Any, response_model: Any, request_model: Any) -> dict[str, Any]:
-    """The ``mlflow.chat.tokenUsage`` and ``mlflow.llm.model`` attributes of a result.
-
-    Args:
-        usage: The result's usage object or dict, or ``None``.
-        response_model: The model the result names.
-        request_model: The ``model`` argument of the request, used when the result names none.
-
-    Returns:
-        The attributes; a key is left out when there is nothing to record for it, so an absent
-        count stays absent.
-    """
-    attributes: dict[str, Any] = {}
-    counts = token_usage(usage)
-    if counts is not None:
-        attributes[SpanAttributeKey.CHAT_USAGE] = counts
-    model = response_model or request_model
-    if isinstance(model, str) and model:
-        attributes[SpanAttributeKey.MODEL] = model
-    return attributes
-
-
 def _from_body(body: bytes, request_model: Any) -> dict[str, Any]:
     """Outputs (the body as sent), usage and model of a response's JSON body."""
     text = EncodedJson(body, "utf-8", "replace")
     data = loads(text)
     if not isinstance(data, dict):
         data = {}
-    attributes = usage_and_model(data.get("usage"), data.get("model"), request_model)
+    attributes = usage_and_model(token_usage(data.get("usage")), data.get("model"), request_model)
     attributes[_OUTPUTS] = text
     return attributes
 
@@ -81,9 +44,8 @@ def response_attributes(response: Any, request_model: Any) -> dict[str, Any]:
     Returns:
         The span attributes to set.
     """
-    attributes = usage_and_model(
-        getattr(response, "usage", None), getattr(response, "model", None), request_model
-    )
+    counts = token_usage(getattr(response, "usage", None))
+    attributes = usage_and_model(counts, getattr(response, "model", None), request_model)
     attributes[_OUTPUTS] = encoded(response)
     return attributes
 

@@ -13,8 +13,10 @@ dict and the span attributes are built later, on the export thread (``LiveSpan._
 from __future__ import annotations
 
 from tracewire._constants import SpanAttributeKey
+from tracewire._responses import plain, usage_and_model
 from tracewire._streams import StreamRecorder
-from tracewire.openai._responses import record_response, usage_and_model
+from tracewire.openai._responses import record_response
+from tracewire.openai._usage import token_usage
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -108,14 +110,14 @@ class _StreamRecorder(StreamRecorder):
         # is then freed with its chunk, not kept for the export thread). Everything else is the
         # recorder's own strings, safe to assemble later.
         if self.usage is not None:
-            self.usage = _plain(self.usage)
+            self.usage = plain(self.usage)
         span._record_later(self._attributes)
 
     def _attributes(self) -> dict[str, Any]:
         outputs = self._outputs()
         if self.usage is not None:
             outputs["usage"] = self.usage
-        attributes = usage_and_model(self.usage, self.model, self.request_model)
+        attributes = usage_and_model(token_usage(self.usage), self.model, self.request_model)
         attributes[_OUTPUTS] = outputs
         return attributes
 
@@ -259,11 +261,3 @@ class ResponsesStreamRecorder(StreamRecorder):
         for key, value in usage_and_model(None, partial.get("model"), self.request_model).items():
             span.set_attribute(key, value)
         span.set_outputs(partial)
-
-
-def _plain(model: Any) -> Any:
-    """A usage object as JSON-ready data (the fields the server sent)."""
-    dump = getattr(model, "model_dump", None)
-    if callable(dump):
-        return dump(exclude_unset=True)
-    return model

@@ -9,6 +9,7 @@ absent: nothing here invents a 0.
 from __future__ import annotations
 
 from tracewire._constants import TokenUsageKey
+from tracewire._responses import model_fields
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -39,22 +40,6 @@ _RESPONSES = (
 )
 
 
-def _fields(value: Any) -> dict[str, Any] | None:
-    """The field values of a usage model (or a plain dict), read without attribute lookups.
-
-    pydantic keeps a model's field values in its ``__dict__``; reading them there avoids
-    pydantic's ``__getattr__``, which raises (slowly) for every field a usage shape lacks.
-    """
-    if type(value) is dict:
-        return value
-    fields = getattr(value, "__dict__", None)
-    if not isinstance(fields, dict):
-        return None
-    # Fields an older SDK does not declare (openai 1.40 has no *_tokens_details) arrive as extras.
-    extra = getattr(value, "__pydantic_extra__", None)
-    return {**fields, **extra} if extra else fields
-
-
 def token_usage(usage: Any) -> dict[str, int] | None:
     """Convert an OpenAI usage object (any of the SDK's shapes) to ``mlflow.chat.tokenUsage``.
 
@@ -68,7 +53,7 @@ def token_usage(usage: Any) -> dict[str, int] | None:
         reported; ``total_tokens`` is input + output when the provider left it out. ``None`` when
         the object carries no count at all.
     """
-    fields = _fields(usage)
+    fields = model_fields(usage)
     if fields is None:
         return None
     # `type(...) is int`: pydantic and JSON give plain ints, and it keeps out bools (an int subclass).
@@ -92,7 +77,7 @@ def token_usage(usage: Any) -> dict[str, int] | None:
     for container_name, source, key in details:
         container = get(container_name)
         if container is not None:
-            container = _fields(container)
+            container = model_fields(container)
             if container is not None and type(count := container.get(source)) is int:
                 result[key] = count
     return result

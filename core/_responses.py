@@ -1,0 +1,86 @@
+"""Record a provider SDK's response objects (pydantic models) on a span, cheaply.
+
+Shared by the OpenAI and Anthropic integrations. Each converts its own usage shape to
+``mlflow.chat.tokenUsage``; reading the models' fields, dumping them, and deriving the model and
+usage attributes are the same for both.
+"""
+
+from __future__ import annotations
+
+from tracewire._constants import SpanAttributeKey
+from tracewire._json import model_json
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+
+def model_fields(value: Any) -> dict[str, Any] | None:
+    """Return the field values of a pydantic model (extras included), or of a plain dict.
+
+    pydantic keeps a model's field values in its ``__dict__``; reading them there avoids pydantic's
+    ``__getattr__``, which raises (slowly) for every field a shape lacks.
+
+    Args:
+        value: A pydantic model, a dict, or anything else.
+
+    Returns:
+        A dict that may be the model's own ``__dict__`` (callers must not modify it), or ``None``
+        for a value that is neither a model nor a dict.
+    """
+    if type(value) is dict:
+        return value
+    fields = getattr(value, "__dict__", None)
+    if not isinstance(fields, dict):
+        return None
+    # Fields an older SDK does not declare (counts added to the API later) arrive as extras.
+    extra = getattr(value, "__pydantic_extra__", None)
+    return {**fields, **extra} if extra else fields
+
+
+def plain(model: Any) -> Any:
+    """Return a pydantic model as JSON-ready data (the fields the server sent), or the value itself."""
+    dump = getattr(model, "model_dump", None)
+    if callable(dump) and not isinstance(model, type):
+        return dump(mode="json", exclude_unset=True, warnings=False)
+    return model
+
+
+def encoded(response: Any) -> Any:
+    """Return ``response`` for span outputs: the JSON the API sent, for the SDK's pydantic models.
+
+    Args:
+        response: A response model of the SDK, or anything else.
+
+    Returns:
+        The model's JSON (pydantic's serializer: the fields the server sent, under their wire
+        names), or ``response`` itself when it is no model (the span then snapshots it the
+        generic way).
+    """
+    if callable(getattr(response, "model_dump_json", None)) and not isinstance(response, type):
+        return model_json(response)
+    return response
+
+
+def usage_and_model(
+    counts: dict[str, int] | None, response_model: Any, request_model: Any
+) -> dict[str, Any]:
+    """The ``mlflow.chat.tokenUsage`` and ``mlflow.llm.model`` attributes of a result.
+
+    Args:
+        counts: The result's usage, already in ``mlflow.chat.tokenUsage`` shape (each integration
+            converts its SDK's usage), or ``None`` when the provider reported none.
+        response_model: The model the result names.
+        request_model: The ``model`` argument of the request, used when the result names none.
+
+    Returns:
+        The attributes; a key is left out when there is nothing to record for it, so an absent
+        count stays absent.
+    """
+    attributes: dict[str, Any] = {}
+    if counts is not None:
+        attributes[SpanAttributeKey.CHAT_USAGE] = counts
+    model = response_model or request_model
+    if isinstance(model, str) and model:
+        attributes[SpanAttributeKey.MODEL] = model
+    return attributes
