@@ -6,13 +6,13 @@ from contextvars import ContextVar
 from functools import partial
 from types import MappingProxyType
 
-from tracewire._constants import SpanAttributeKey, SpanType
+from tracewire._constants import SpanType
 from tracewire._errors import log
-from tracewire._fluent import start_span_no_context
-from tracewire._guards import guard, trace_async_call, trace_call
+from tracewire._guards import guard
 from tracewire._integration import Integration
+from tracewire._sdk_calls import ProviderCall, SdkTypes, async_call_wrapper, call_wrapper
 from tracewire._streams import AsyncStreamProxy, StreamProxy
-from tracewire.anthropic._requests import chat_tools, request_inputs, request_parameters
+from tracewire.anthropic._requests import REQUESTS
 from tracewire.anthropic._responses import record_message
 from tracewire.anthropic._streams import MessageStreamRecorder
 
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     Wrapper = Callable[[Wrapped, Any, Args, Kwargs], Any]
     Target = tuple[str, str, "str | None", bool]
 
-PROVIDER = "anthropic"
 SPAN_NAME = "anthropic.messages.create"
 # Where the `stream()` wrapper leaves the span name and the request on the SDK's stream manager,
 # for the manager's __enter__.
@@ -39,7 +38,10 @@ _REQUEST_ATTRIBUTE = "_tracewire_request"
 
 # The traced Anthropic call running in this context, if any: an SDK method that calls another
 # patched one produces one span, not two.
-_INSIDE_CALL: ContextVar[bool] = ContextVar("tracewire_anthropic_inside_call", default=False)
+_INSIDE_CALL: ContextVar[_Call | None] = ContextVar("tracewire_anthropic_inside_call", default=None)
+# The header with which `with_raw_response` ("raw": the SDK reads the body before returning) and
+# `with_streaming_response` ("stream": the caller reads it) mark their requests.
+_RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"
 
 _MESSAGES = "anthropic.resources.messages"
 _BETA_MESSAGES = "anthropic.resources.beta.messages"
@@ -68,12 +70,14 @@ _TARGETS = (
 )
 
 
-class _SdkTypes:
-    """The SDK's stream classes, looked up once the SDK is imported."""
-
-    def __init__(self, anthropic: ModuleType) -> None:
-        self.stream: type[Any] = anthropic.Stream
-        self.async_stream: type[Any] = anthropic.AsyncStream
+def _sdk_types(anthropic: ModuleType) -> SdkTypes:
+    """The SDK's stream and raw-response classes, looked up once the SDK is imported."""
+    return SdkTypes(
+        stream=anthropic.Stream,
+        async_stream=anthropic.AsyncStream,
+        raw=(anthropic.APIResponse,),
+        async_raw=(anthropic.AsyncAPIResponse,),
+    )
 
 
 class AnthropicIntegration(Integration):
@@ -86,14 +90,14 @@ class AnthropicIntegration(Integration):
 
     def __init__(self) -> None:
         super().__init__()
-        self._types: _SdkTypes | None = None
+        self._types: SdkTypes | None = None
 
     def patch(self, patcher: Patcher, module: ModuleType) -> None:
         """Wrap the traced methods on the SDK's classes, so that existing clients are traced too.
 
         Each module is patched when the SDK first imports it, not imported here.
         """
-        self._types = _SdkTypes(module)
+        self._types = _sdk_types(module)
         grouped: dict[str, list[Target]] = {}
         for module_name, class_name, method, span_name, required in _TARGETS:
             grouped.setdefault(module_name, []).append((class_name, method, span_name, required))
@@ -114,71 +118,33 @@ class AnthropicIntegration(Integration):
 
     def _wrapper_for(self, class_name: str, method: str, span_name: str | None) -> Wrapper:
         if method == "__enter__":
-            return self._enter_wrapper
+            return call_wrapper(_INSIDE_CALL, self._helper_call)
         if method == "__aenter__":
-            return self._aenter_wrapper
+            return async_call_wrapper(_INSIDE_CALL, self._helper_call)
         assert span_name is not None  # every resource method's row names its span
         if method == "stream":  # a plain method in both classes: it only builds the manager
             return partial(_remember_request, span_name)
+        make_call = partial(self._call, span_name)
         if class_name.startswith("Async"):
-            return partial(self._async_wrapper, span_name)
-        return partial(self._wrapper, span_name)
+            return async_call_wrapper(_INSIDE_CALL, make_call)
+        return call_wrapper(_INSIDE_CALL, make_call)
 
-    # -- wrappers ---------------------------------------------------------------------------------
+    def _call(self, span_name: str, resource: Any, kwargs: Kwargs) -> _Call:
+        types = self._types
+        assert types is not None  # set by patch() before any wrapper exists
+        return _Call(types, kwargs, span_name)
 
-    def _wrapper(
-        self, span_name: str, wrapped: Wrapped, resource: Any, args: Args, kwargs: Kwargs
-    ) -> Any:
-        if _INSIDE_CALL.get():
-            return wrapped(*args, **kwargs)
-        call = _Call(self, kwargs, span_name)
-        token = _INSIDE_CALL.set(True)
-        try:
-            return trace_call(wrapped, args, kwargs, start=call.start, finish=call.finish)
-        finally:
-            _INSIDE_CALL.reset(token)
-
-    async def _async_wrapper(
-        self, span_name: str, wrapped: Wrapped, resource: Any, args: Args, kwargs: Kwargs
-    ) -> Any:
-        if _INSIDE_CALL.get():
-            return await wrapped(*args, **kwargs)
-        call = _Call(self, kwargs, span_name)
-        token = _INSIDE_CALL.set(True)
-        try:
-            return await trace_async_call(
-                wrapped, args, kwargs, start=call.start, finish=call.finish
-            )
-        finally:
-            _INSIDE_CALL.reset(token)
-
-    def _enter_wrapper(self, wrapped: Wrapped, manager: Any, args: Args, kwargs: Kwargs) -> Any:
+    def _helper_call(self, manager: Any, kwargs: Kwargs) -> _HelperCall | None:
+        """The call a ``messages.stream()`` manager's ``__enter__`` makes, if stream() built it."""
         request = getattr(manager, _REQUEST_ATTRIBUTE, None)
-        if request is None or _INSIDE_CALL.get():
-            return wrapped(*args, **kwargs)
+        if request is None:
+            return None
+        types = self._types
+        assert types is not None  # set by patch() before any wrapper exists
         span_name, request_kwargs = request
-        call = _Call(self, request_kwargs, span_name)
-        token = _INSIDE_CALL.set(True)
-        try:
-            return trace_call(wrapped, args, kwargs, start=call.start, finish=call.finish_helper)
-        finally:
-            _INSIDE_CALL.reset(token)
-
-    async def _aenter_wrapper(
-        self, wrapped: Wrapped, manager: Any, args: Args, kwargs: Kwargs
-    ) -> Any:
-        request = getattr(manager, _REQUEST_ATTRIBUTE, None)
-        if request is None or _INSIDE_CALL.get():
-            return await wrapped(*args, **kwargs)
-        span_name, request_kwargs = request
-        call = _Call(self, request_kwargs, span_name)
-        token = _INSIDE_CALL.set(True)
-        try:
-            return await trace_async_call(
-                wrapped, args, kwargs, start=call.start, finish=call.finish_helper
-            )
-        finally:
-            _INSIDE_CALL.reset(token)
+        call = _HelperCall(types, request_kwargs, span_name)
+        call.send = kwargs  # __enter__'s own arguments (none): the request was sent by stream()
+        return call
 
 
 def _remember_request(
@@ -195,41 +161,36 @@ def _remember_request(
     return manager
 
 
-class _Call:
-    """One traced call (create, parse or a stream helper): what was asked, how it is recorded."""
+class _Call(ProviderCall):
+    """One traced call of a messages resource (create or parse)."""
 
-    __slots__ = ("integration", "kwargs", "name")
+    __slots__ = ("name",)
 
-    def __init__(self, integration: AnthropicIntegration, kwargs: Kwargs, name: str) -> None:
-        self.integration = integration
-        self.kwargs = kwargs
+    def __init__(self, types: SdkTypes, kwargs: Kwargs, name: str) -> None:
+        super().__init__(types, kwargs)
         self.name = name
 
     def start(self) -> LiveSpan | NoOpSpan:
-        inputs = request_inputs(self.kwargs)
-        attributes = request_parameters(inputs)
-        attributes[SpanAttributeKey.MODEL_PROVIDER] = PROVIDER
-        attributes[SpanAttributeKey.MESSAGE_FORMAT] = PROVIDER
-        if "tools" in inputs:
-            tools = chat_tools(inputs["tools"])
-            if tools is not None:
-                attributes[SpanAttributeKey.CHAT_TOOLS] = tools
-        return start_span_no_context(
-            self.name, span_type=SpanType.CHAT_MODEL, inputs=inputs, attributes=attributes
-        )
+        return REQUESTS.start_span(self.name, SpanType.CHAT_MODEL, self.kwargs)
+
+    def record(self, span: LiveSpan, result: Any) -> None:
+        record_message(span, result, self.kwargs.get("model"))
+
+    def body_is_read(self, raw: Any) -> bool:
+        # One APIResponse class serves both raw modes; the request's header tells them apart.
+        headers = self.kwargs.get("extra_headers")
+        return isinstance(headers, dict) and headers.get(_RAW_RESPONSE_HEADER) == "raw"
+
+    def recorder(self) -> MessageStreamRecorder:
+        return MessageStreamRecorder(request_model=self.kwargs.get("model"))
+
+
+class _HelperCall(_Call):
+    """The call a ``messages.stream()`` manager makes when entered; it returns a MessageStream."""
+
+    __slots__ = ()
 
     def finish(self, span: LiveSpan, result: Any) -> Any:
-        types = self.integration._types
-        assert types is not None  # set by patch() before any wrapper exists
-        if isinstance(result, types.stream):
-            return StreamProxy(result, span, self._recorder())
-        if isinstance(result, types.async_stream):
-            return AsyncStreamProxy(result, span, self._recorder())
-        record_message(span, result, self.kwargs.get("model"))
-        span.end()
-        return result
-
-    def finish_helper(self, span: LiveSpan, helper: Any) -> Any:
         """Hand the span to a proxy around the helper's raw event stream; return the helper.
 
         Every way of reading a ``MessageStream`` (iterating it, ``text_stream``,
@@ -237,20 +198,16 @@ class _Call:
         ``close()`` closes that: the proxy sees every event and ends the span exactly once. The
         helper has not read from the raw stream yet when its manager returns it.
         """
-        types = self.integration._types
-        assert types is not None  # set by patch() before any wrapper exists
-        raw_stream = getattr(helper, "_raw_stream", None)
+        types = self.types
+        raw_stream = getattr(result, "_raw_stream", None)
         if isinstance(raw_stream, types.stream):
-            helper._raw_stream = StreamProxy(raw_stream, span, self._recorder())
+            result._raw_stream = StreamProxy(raw_stream, span, self.recorder())
         elif isinstance(raw_stream, types.async_stream):
-            helper._raw_stream = AsyncStreamProxy(raw_stream, span, self._recorder())
+            result._raw_stream = AsyncStreamProxy(raw_stream, span, self.recorder())
         else:  # a future SDK that reads differently: record the request, not a stream
-            log().debug("tracewire: anthropic %s has no raw stream", type(helper).__name__)
+            log().debug("tracewire: anthropic %s has no raw stream", type(result).__name__)
             span.end()
-        return helper
-
-    def _recorder(self) -> MessageStreamRecorder:
-        return MessageStreamRecorder(request_model=self.kwargs.get("model"))
+        return result
 
 
 INTEGRATION = AnthropicIntegration()

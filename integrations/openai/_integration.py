@@ -7,19 +7,13 @@ from contextvars import ContextVar
 from functools import partial
 from types import MappingProxyType
 
-from tracewire._constants import SpanAttributeKey, SpanType
+from tracewire._constants import SpanType
 from tracewire._errors import log
-from tracewire._fluent import start_span_no_context
-from tracewire._guards import guard, trace_async_call, trace_call
+from tracewire._guards import guard
 from tracewire._integration import Integration
-from tracewire._raw import AsyncRawResponseProxy, RawResponseProxy
+from tracewire._sdk_calls import ProviderCall, SdkTypes, async_call_wrapper, call_wrapper
 from tracewire._streams import AsyncStreamProxy, StreamEnd, StreamProxy
-from tracewire.openai._requests import (
-    add_usage_request,
-    chat_tools,
-    request_inputs,
-    request_parameters,
-)
+from tracewire.openai._requests import REQUESTS, add_usage_request
 from tracewire.openai._responses import record_response
 from tracewire.openai._streams import (
     ChatStreamRecorder,
@@ -40,8 +34,6 @@ if TYPE_CHECKING:
     Wrapped = Callable[..., Any]
     Args = tuple[Any, ...]
     Kwargs = dict[str, Any]
-
-PROVIDER = "openai"
 
 # The traced OpenAI call running in this context, if any: SDK methods calling other patched methods
 # (an old SDK's beta `parse` calls `create`) produce one span, not two, and the SDK's response
@@ -154,25 +146,19 @@ def _by_module(targets: tuple[tuple[Any, ...], ...]) -> dict[str, list[Any]]:
     return grouped
 
 
-class _SdkTypes:
+def _sdk_types(openai: ModuleType) -> SdkTypes:
     """The SDK's result classes, looked up once the SDK is imported."""
-
-    def __init__(self, openai: ModuleType) -> None:
-        legacy = importlib.import_module("openai._legacy_response")
-        response = importlib.import_module("openai._response")
-        self.stream: type[Any] = openai.Stream
-        self.async_stream: type[Any] = openai.AsyncStream
-        self.raw: type[Any] = legacy.LegacyAPIResponse
-        self.streamed_raw: type[Any] = response.APIResponse
-        self.async_streamed_raw: type[Any] = response.AsyncAPIResponse
-        # Everything that is not a plain parsed result: one isinstance call rules them all out.
-        self.wrappers: tuple[type[Any], ...] = (
-            self.stream,
-            self.async_stream,
-            self.raw,
-            self.streamed_raw,
-            self.async_streamed_raw,
-        )
+    legacy = importlib.import_module("openai._legacy_response")
+    response = importlib.import_module("openai._response")
+    # with_raw_response returns a LegacyAPIResponse, whose body the SDK has read;
+    # with_streaming_response an (Async)APIResponse, whose body the caller reads.
+    return SdkTypes(
+        stream=openai.Stream,
+        async_stream=openai.AsyncStream,
+        raw=(legacy.LegacyAPIResponse, response.APIResponse),
+        async_raw=(response.AsyncAPIResponse,),
+        read_raw=(legacy.LegacyAPIResponse,),
+    )
 
 
 class OpenAIIntegration(Integration):
@@ -189,7 +175,7 @@ class OpenAIIntegration(Integration):
 
     def __init__(self) -> None:
         super().__init__()
-        self._types: _SdkTypes | None = None
+        self._types: SdkTypes | None = None
 
     def autolog(  # type: ignore[override]  # narrows **options to the one this SDK has
         self,
@@ -220,7 +206,7 @@ class OpenAIIntegration(Integration):
         Each resource module is patched when the application first imports it: the SDK loads
         them lazily, and importing them all here would cost most of a second.
         """
-        self._types = _SdkTypes(module)
+        self._types = _sdk_types(module)
         seen: set[tuple[int, str]] = set()  # a class re-exported under two modules is wrapped once
         for module_name, targets in _by_module(_TARGETS).items():
             patcher.when_imported(
@@ -250,51 +236,21 @@ class OpenAIIntegration(Integration):
                 continue
             seen.add((id(owner), method))
             is_async = owner.__name__.startswith("Async")
-            patcher.wrap(
-                owner, method, self._async_wrapper(api) if is_async else self._wrapper(api)
-            )
-
-    # -- wrappers ---------------------------------------------------------------------------------
-
-    def _wrapper(self, api: _Api) -> Callable[[Wrapped, Any, Args, Kwargs], Any]:
-        def wrapper(wrapped: Wrapped, resource: Any, args: Args, kwargs: Kwargs) -> Any:
-            if _INSIDE_CALL.get() is not None:
-                return wrapped(*args, **kwargs)
-            call = _Call(self, api, resource, kwargs)
-            token = _INSIDE_CALL.set(call)
-            try:
-                return trace_call(wrapped, args, call.send, start=call.start, finish=call.finish)
-            finally:
-                _INSIDE_CALL.reset(token)
-
-        return wrapper
-
-    def _async_wrapper(self, api: _Api) -> Callable[[Wrapped, Any, Args, Kwargs], Any]:
-        async def wrapper(wrapped: Wrapped, resource: Any, args: Args, kwargs: Kwargs) -> Any:
-            if _INSIDE_CALL.get() is not None:
-                return await wrapped(*args, **kwargs)
-            call = _Call(self, api, resource, kwargs)
-            token = _INSIDE_CALL.set(call)
-            try:
-                return await trace_async_call(
-                    wrapped, args, call.send, start=call.start, finish=call.finish
-                )
-            finally:
-                _INSIDE_CALL.reset(token)
-
-        return wrapper
+            make_call = partial(_Call, self, api)
+            wrap = async_call_wrapper if is_async else call_wrapper
+            patcher.wrap(owner, method, wrap(_INSIDE_CALL, make_call))
 
 
-class _Call:
-    """One traced SDK call: what was asked, what is sent, and how its result is recorded."""
+class _Call(ProviderCall):
+    """One traced OpenAI call: its API, and the usage request and body it may add."""
 
-    __slots__ = ("api", "body", "hide_usage_chunk", "integration", "kwargs", "send", "wants_body")
+    __slots__ = ("api", "body", "hide_usage_chunk", "wants_body")
 
     def __init__(self, integration: OpenAIIntegration, api: _Api, resource: Any, kwargs: Kwargs):
-        self.integration = integration
+        types = integration._types
+        assert types is not None  # set by patch() before any wrapper exists
+        super().__init__(types, kwargs)
         self.api = api
-        self.kwargs = kwargs
-        self.send = kwargs
         self.hide_usage_chunk = False
         self.body: bytes | None = None
         streams = kwargs.get("stream") is True
@@ -310,41 +266,12 @@ class _Call:
                     self.hide_usage_chunk = True
 
     def start(self) -> LiveSpan | NoOpSpan:
-        inputs = request_inputs(self.kwargs)
-        attributes = request_parameters(inputs)
-        attributes[SpanAttributeKey.MODEL_PROVIDER] = PROVIDER
-        attributes[SpanAttributeKey.MESSAGE_FORMAT] = PROVIDER
-        if "tools" in inputs:
-            tools = chat_tools(inputs["tools"])
-            if tools is not None:
-                attributes[SpanAttributeKey.CHAT_TOOLS] = tools
-        return start_span_no_context(
-            self.api.name, span_type=self.api.span_type, inputs=inputs, attributes=attributes
-        )
+        return REQUESTS.start_span(self.api.name, self.api.span_type, self.kwargs)
 
-    def finish(self, span: LiveSpan, result: Any) -> Any:
-        types = self.integration._types
-        assert types is not None  # set by patch() before any wrapper exists
-        if not isinstance(result, types.wrappers):
-            record_response(span, result, self.kwargs.get("model"), self.body)
-            span.end()
-            return result
-        if isinstance(result, types.stream):
-            return StreamProxy(result, span, self._recorder())
-        if isinstance(result, types.async_stream):
-            return AsyncStreamProxy(result, span, self._recorder())
-        if isinstance(result, types.raw):
-            if self.kwargs.get("stream") is True:
-                return RawResponseProxy(result, span, self.finish)
-            # A non-stream raw response's body is already read; parse() caches, so the caller's
-            # own parse() later returns this very object.
-            self.finish(span, result.parse())
-            return result
-        if isinstance(result, types.async_streamed_raw):
-            return AsyncRawResponseProxy(result, span, self.finish)
-        return RawResponseProxy(result, span, self.finish)  # a streamed raw response
+    def record(self, span: LiveSpan, result: Any) -> None:
+        record_response(span, result, self.kwargs.get("model"), self.body)
 
-    def _recorder(self) -> StreamRecorder:
+    def recorder(self) -> StreamRecorder:
         model = self.kwargs.get("model")
         kind = self.api.stream_kind
         if kind == "responses":

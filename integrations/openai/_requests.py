@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tracewire._requests import RequestRules, as_dict, is_given
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -11,80 +13,29 @@ OFFICIAL_HOST = "api.openai.com"
 #: What tracewire adds to a stream request to get the final usage chunk.
 INCLUDE_USAGE = "include_usage"
 
-# The SDK's "argument not given" markers (``NOT_GIVEN`` / ``not_given``, ``omit``); matched by class
-# name so that every SDK version's classes are recognised without importing them.
-_SENTINEL_TYPES = frozenset({"NotGiven", "Omit"})
 # Request headers that carry credentials; never recorded, whatever their case.
-_SECRET_HEADERS = frozenset(
-    {"authorization", "api-key", "x-api-key", "openai-organization", "openai-project", "cookie"}
+_SECRET_HEADERS = (
+    "authorization",
+    "api-key",
+    "x-api-key",
+    "openai-organization",
+    "openai-project",
+    "cookie",
 )
-# Arguments that are content or plumbing rather than generation parameters: they stay in the
-# inputs but are not copied to span attributes.
-_NOT_PARAMETERS = frozenset(
-    {
-        "messages",
-        "input",
-        "prompt",
-        "instructions",
-        "extra_headers",
-        "extra_query",
-        "extra_body",
-        "timeout",
-        "user",
-        "safety_identifier",
-        "prompt_cache_key",
-    }
+# Arguments that are content or plumbing rather than generation parameters.
+_NOT_PARAMETERS = (
+    "messages",
+    "input",
+    "prompt",
+    "instructions",
+    "extra_headers",
+    "extra_query",
+    "extra_body",
+    "timeout",
+    "user",
+    "safety_identifier",
+    "prompt_cache_key",
 )
-_SCALARS = (str, int, float, bool)
-
-
-def is_given(value: Any) -> bool:
-    """Return whether ``value`` is a real argument rather than the SDK's not-given marker."""
-    return value is not None and type(value).__name__ not in _SENTINEL_TYPES
-
-
-def request_inputs(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Return the request as the user passed it, minus SDK markers and credential headers.
-
-    Args:
-        kwargs: The keyword arguments of the SDK call (every OpenAI resource method is
-            keyword-only).
-
-    Returns:
-        A new dict; ``kwargs`` is not modified.
-    """
-    inputs: dict[str, Any] = {}
-    for name, value in kwargs.items():
-        if type(value).__name__ in _SENTINEL_TYPES:
-            continue
-        if name == "extra_headers" and isinstance(value, dict):
-            headers = {k: v for k, v in value.items() if str(k).lower() not in _SECRET_HEADERS}
-            if headers:
-                inputs[name] = headers
-        elif isinstance(value, type):
-            inputs[name] = value.__qualname__  # a pydantic class: response_format, text_format
-        else:
-            inputs[name] = value
-    return inputs
-
-
-def request_parameters(inputs: dict[str, Any]) -> dict[str, Any]:
-    """Return the scalar generation parameters (model, temperature, max tokens, ...) as attributes.
-
-    MLflow's OpenAI autolog sets the same plain attributes, so traces look alike in its UI.
-    """
-    return {
-        name: value
-        for name, value in inputs.items()
-        if name not in _NOT_PARAMETERS and isinstance(value, _SCALARS)
-    }
-
-
-def _as_dict(value: Any) -> Any:
-    if isinstance(value, dict):
-        return value
-    model_dump = getattr(value, "model_dump", None)
-    return model_dump(exclude_none=True) if callable(model_dump) else value
 
 
 def chat_tools(tools: Any) -> list[dict[str, Any]] | None:
@@ -104,7 +55,7 @@ def chat_tools(tools: Any) -> list[dict[str, Any]] | None:
         return None
     converted: list[dict[str, Any]] = []
     for tool in tools:
-        tool = _as_dict(tool)  # noqa: PLW2901 - the same tool, as a dict
+        tool = as_dict(tool)  # noqa: PLW2901 - the same tool, as a dict
         if not isinstance(tool, dict):
             continue
         if isinstance(tool.get("function"), dict):
@@ -151,3 +102,12 @@ def add_usage_request(kwargs: dict[str, Any], stream_usage: bool | None, host: s
         kwargs["stream_options"] = {**options, INCLUDE_USAGE: True}
         return True
     return False
+
+
+#: How an OpenAI request becomes a span's inputs and attributes.
+REQUESTS = RequestRules(
+    "openai",
+    secret_headers=_SECRET_HEADERS,
+    not_parameters=_NOT_PARAMETERS,
+    chat_tools=chat_tools,
+)
