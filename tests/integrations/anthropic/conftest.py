@@ -7,8 +7,6 @@ does not hold fails the test), and ``nox -s anthropic`` runs with ``--block-netw
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +24,6 @@ CASSETTES = Path(__file__).parents[3] / "cassettes" / "anthropic"
 @pytest.fixture(scope="session")
 def vcr_cassette_dir() -> str:
     return str(CASSETTES)
-
-
-@pytest.fixture(scope="session")
-def vcr_config() -> dict[str, Any]:
-    return {"record_mode": "none", "filter_headers": ["x-api-key", "authorization"]}
 
 
 @pytest.fixture
@@ -56,11 +49,47 @@ def messages() -> list[dict[str, str]]:
 
 
 @pytest.fixture
-def collect_garbage() -> Callable[[], None]:
-    """Return a function that finalizes unreachable objects (two passes, for proxy cycles)."""
+def hello_usage() -> dict[str, int]:
+    """``mlflow.chat.tokenUsage`` of the "Say hello." cassettes (create, stream, beta, Vertex).
 
-    def collect() -> None:
-        gc.collect()
-        gc.collect()
+    The streamed ones say 14 in / 1 out in ``message_start`` and 5 out in ``message_delta``.
+    """
+    return {
+        "input_tokens": 14,
+        "output_tokens": 5,
+        "total_tokens": 19,
+        "cache_read_input_tokens": 0,
+        "cache_creation_input_tokens": 0,
+    }
 
-    return collect
+
+@pytest.fixture
+def weather_tool() -> dict[str, Any]:
+    """The custom tool of the ``*_tool_use`` cassettes."""
+    return {
+        "name": "get_weather",
+        "description": "Get the current weather in a city.",
+        "input_schema": {
+            "type": "object",
+            "properties": {"city": {"type": "string", "description": "City name, e.g. Paris"}},
+            "required": ["city"],
+        },
+    }
+
+
+@pytest.fixture
+def weather_messages() -> list[dict[str, str]]:
+    """The chat of the ``*_tool_use`` cassettes."""
+    return [{"role": "user", "content": "What is the weather in Paris?"}]
+
+
+@pytest.fixture
+def cached_system() -> list[dict[str, Any]]:
+    """The system prompt of the ``*_prompt_caching_*`` cassettes (a stand-in for a long one)."""
+    return [
+        {
+            "type": "text",
+            "text": "You are a meticulous assistant. <long reference document stands here>",
+            "cache_control": {"type": "ephemeral"},
+        }
+    ]

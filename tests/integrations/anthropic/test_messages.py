@@ -14,30 +14,6 @@ from tracewire.tracing.constant import SpanAttributeKey
 
 MODEL = "claude-opus-4-7"
 MAX_TOKENS = 64
-WEATHER_TOOL = {
-    "name": "get_weather",
-    "description": "Get the current weather in a city.",
-    "input_schema": {
-        "type": "object",
-        "properties": {"city": {"type": "string", "description": "City name, e.g. Paris"}},
-        "required": ["city"],
-    },
-}
-WEATHER_MESSAGES = [{"role": "user", "content": "What is the weather in Paris?"}]
-CACHED_SYSTEM = [
-    {
-        "type": "text",
-        "text": "You are a meticulous assistant. <long reference document stands here>",
-        "cache_control": {"type": "ephemeral"},
-    }
-]
-USAGE_14_5 = {
-    "input_tokens": 14,
-    "output_tokens": 5,
-    "total_tokens": 19,
-    "cache_read_input_tokens": 0,
-    "cache_creation_input_tokens": 0,
-}
 
 
 def create(client: Any, **kwargs: Any) -> Any:
@@ -106,12 +82,12 @@ def test_outputs_are_the_message_json(client: Any, messages: Any, last_trace: An
 
 @pytest.mark.vcr("messages_create.yaml")
 def test_usage_model_provider_format_and_stop_reason_are_recorded(
-    client: Any, messages: Any, last_trace: Any
+    client: Any, messages: Any, last_trace: Any, hello_usage: dict[str, int]
 ) -> None:
     create(client, messages=messages, system="You are terse.")
 
     attributes = last_trace().data.spans[0].attributes
-    assert attributes[SpanAttributeKey.CHAT_USAGE] == USAGE_14_5
+    assert attributes[SpanAttributeKey.CHAT_USAGE] == hello_usage
     assert attributes[SpanAttributeKey.MODEL] == MODEL
     assert attributes[SpanAttributeKey.MODEL_PROVIDER] == "anthropic"
     assert attributes[SpanAttributeKey.MESSAGE_FORMAT] == "anthropic"
@@ -121,16 +97,21 @@ def test_usage_model_provider_format_and_stop_reason_are_recorded(
 
 @pytest.mark.vcr("messages_create.yaml")
 def test_trace_token_usage_counts_the_call_once(
-    client: Any, messages: Any, last_trace: Any
+    client: Any, messages: Any, last_trace: Any, hello_usage: dict[str, int]
 ) -> None:
     create(client, messages=messages, system="You are terse.")
 
-    assert last_trace().info.token_usage == USAGE_14_5
+    assert last_trace().info.token_usage == hello_usage
 
 
 @pytest.mark.vcr("messages_tool_use.yaml")
-def test_tools_are_recorded_in_the_openai_function_shape(client: Any, last_trace: Any) -> None:
-    create(client, messages=WEATHER_MESSAGES, tools=[WEATHER_TOOL])
+def test_tools_are_recorded_in_the_openai_function_shape(
+    client: Any,
+    last_trace: Any,
+    weather_messages: list[dict[str, str]],
+    weather_tool: dict[str, Any],
+) -> None:
+    create(client, messages=weather_messages, tools=[weather_tool])
 
     attributes = last_trace().data.spans[0].attributes
     assert attributes[SpanAttributeKey.CHAT_TOOLS] == [
@@ -139,15 +120,20 @@ def test_tools_are_recorded_in_the_openai_function_shape(client: Any, last_trace
             "function": {
                 "name": "get_weather",
                 "description": "Get the current weather in a city.",
-                "parameters": WEATHER_TOOL["input_schema"],
+                "parameters": weather_tool["input_schema"],
             },
         }
     ]
 
 
 @pytest.mark.vcr("messages_tool_use.yaml")
-def test_tool_use_blocks_are_visible_in_outputs(client: Any, last_trace: Any) -> None:
-    create(client, messages=WEATHER_MESSAGES, tools=[WEATHER_TOOL])
+def test_tool_use_blocks_are_visible_in_outputs(
+    client: Any,
+    last_trace: Any,
+    weather_messages: list[dict[str, str]],
+    weather_tool: dict[str, Any],
+) -> None:
+    create(client, messages=weather_messages, tools=[weather_tool])
 
     span = last_trace().data.spans[0]
     tool_use = span.outputs["content"][1]
@@ -159,9 +145,9 @@ def test_tool_use_blocks_are_visible_in_outputs(client: Any, last_trace: Any) ->
 
 @pytest.mark.vcr("messages_prompt_caching_write.yaml")
 def test_cache_writes_count_as_input_and_keep_their_own_key(
-    client: Any, messages: Any, last_trace: Any
+    client: Any, messages: Any, last_trace: Any, cached_system: list[dict[str, Any]]
 ) -> None:
-    create(client, messages=messages, system=CACHED_SYSTEM)
+    create(client, messages=messages, system=cached_system)
 
     assert last_trace().data.spans[0].attributes[SpanAttributeKey.CHAT_USAGE] == {
         "input_tokens": 1812,
@@ -174,9 +160,9 @@ def test_cache_writes_count_as_input_and_keep_their_own_key(
 
 @pytest.mark.vcr("messages_prompt_caching_read.yaml")
 def test_cache_reads_count_as_input_and_keep_their_own_key(
-    client: Any, messages: Any, last_trace: Any
+    client: Any, messages: Any, last_trace: Any, cached_system: list[dict[str, Any]]
 ) -> None:
-    create(client, messages=messages, system=CACHED_SYSTEM)
+    create(client, messages=messages, system=cached_system)
 
     assert last_trace().data.spans[0].attributes[SpanAttributeKey.CHAT_USAGE] == {
         "input_tokens": 1812,
@@ -189,31 +175,24 @@ def test_cache_reads_count_as_input_and_keep_their_own_key(
 
 @pytest.mark.vcr("messages_error_429.yaml")
 def test_rate_limit_error_reaches_the_caller_and_marks_the_span(
-    client: Any, messages: Any, last_trace: Any
+    client: Any, messages: Any, last_trace: Any, assert_failed_call: Any
 ) -> None:
     with pytest.raises(anthropic.RateLimitError) as raised:
         create(client, messages=messages)
 
-    span = last_trace().data.spans[0]
-    assert span.status.status_code == SpanStatusCode.ERROR
-    (event,) = span.events
-    assert event.name == "exception"
-    assert event.attributes["exception.type"] == "RateLimitError"
-    assert event.attributes["exception.message"] == str(raised.value)
-    assert SpanAttributeKey.CHAT_USAGE not in span.attributes
+    assert type(raised.value).__name__ == "RateLimitError"
+    assert_failed_call(last_trace().data.spans[0], raised.value)
 
 
 @pytest.mark.vcr("messages_error_529.yaml")
 def test_overloaded_error_reaches_the_caller_unchanged(
-    client: Any, messages: Any, last_trace: Any
+    client: Any, messages: Any, last_trace: Any, assert_failed_call: Any
 ) -> None:
     with pytest.raises(anthropic.APIStatusError) as raised:
         create(client, messages=messages)
 
     assert raised.value.status_code == 529
-    span = last_trace().data.spans[0]
-    assert span.status.status_code == SpanStatusCode.ERROR
-    assert span.events[0].attributes["exception.type"] == type(raised.value).__name__
+    assert_failed_call(last_trace().data.spans[0], raised.value)
 
 
 @pytest.mark.vcr("messages_error_529.yaml")
@@ -242,7 +221,7 @@ def test_the_exception_object_is_the_one_the_sdk_raised(
 @pytest.mark.asyncio
 @pytest.mark.vcr("messages_create.yaml")
 async def test_async_create_is_traced_with_usage(
-    async_client: Any, messages: Any, last_trace: Any
+    async_client: Any, messages: Any, last_trace: Any, hello_usage: dict[str, int]
 ) -> None:
     message = await async_client.messages.create(
         model=MODEL, max_tokens=MAX_TOKENS, messages=messages, system="You are terse."
@@ -251,14 +230,19 @@ async def test_async_create_is_traced_with_usage(
     assert message.content[0].text == "Hello!"
     (span,) = last_trace().data.spans
     assert span.name == "anthropic.messages.create"
-    assert span.attributes[SpanAttributeKey.CHAT_USAGE] == USAGE_14_5
+    assert span.attributes[SpanAttributeKey.CHAT_USAGE] == hello_usage
 
 
 @pytest.mark.asyncio
 @pytest.mark.vcr("messages_tool_use.yaml")
-async def test_async_tool_use_is_traced(async_client: Any, last_trace: Any) -> None:
+async def test_async_tool_use_is_traced(
+    async_client: Any,
+    last_trace: Any,
+    weather_messages: list[dict[str, str]],
+    weather_tool: dict[str, Any],
+) -> None:
     await async_client.messages.create(
-        model=MODEL, max_tokens=MAX_TOKENS, messages=WEATHER_MESSAGES, tools=[WEATHER_TOOL]
+        model=MODEL, max_tokens=MAX_TOKENS, messages=weather_messages, tools=[weather_tool]
     )
 
     span = last_trace().data.spans[0]

@@ -13,32 +13,6 @@ from tracewire.tracing.constant import SpanAttributeKey
 
 MODEL = "claude-opus-4-7"
 MAX_TOKENS = 64
-WEATHER_TOOL = {
-    "name": "get_weather",
-    "description": "Get the current weather in a city.",
-    "input_schema": {
-        "type": "object",
-        "properties": {"city": {"type": "string", "description": "City name, e.g. Paris"}},
-        "required": ["city"],
-    },
-}
-WEATHER_MESSAGES = [{"role": "user", "content": "What is the weather in Paris?"}]
-CACHED_SYSTEM = [
-    {
-        "type": "text",
-        "text": "You are a meticulous assistant. <long reference document stands here>",
-        "cache_control": {"type": "ephemeral"},
-    }
-]
-# message_start says 14 in / 1 out; message_delta's cumulative count says 5 out. Summing the two
-# output counts would give 6.
-USAGE_14_5 = {
-    "input_tokens": 14,
-    "output_tokens": 5,
-    "total_tokens": 19,
-    "cache_read_input_tokens": 0,
-    "cache_creation_input_tokens": 0,
-}
 
 
 def stream(client: Any, messages: Any) -> Any:
@@ -73,12 +47,14 @@ def test_stream_is_still_an_sdk_stream(client: Any, messages: Any) -> None:
 
 @pytest.mark.vcr("messages_stream.yaml")
 def test_stream_usage_takes_output_from_the_last_message_delta_never_the_sum(
-    client: Any, messages: Any, last_trace: Any
+    client: Any, messages: Any, last_trace: Any, hello_usage: dict[str, int]
 ) -> None:
     list(stream(client, messages))
 
+    # message_start says 14 in / 1 out; message_delta's cumulative count says 5 out. Summing the
+    # two output counts would give 6.
     span = last_trace().data.spans[0]
-    assert span.attributes[SpanAttributeKey.CHAT_USAGE] == USAGE_14_5
+    assert span.attributes[SpanAttributeKey.CHAT_USAGE] == hello_usage
 
 
 @pytest.mark.vcr("messages_stream.yaml")
@@ -127,14 +103,17 @@ def test_stream_inputs_keep_stream_true(client: Any, messages: Any, last_trace: 
 
 @pytest.mark.vcr("messages_stream_tool_use.yaml")
 def test_streamed_tool_input_is_rebuilt_from_input_json_deltas(
-    client: Any, last_trace: Any
+    client: Any,
+    last_trace: Any,
+    weather_messages: list[dict[str, str]],
+    weather_tool: dict[str, Any],
 ) -> None:
     list(
         client.messages.create(
             model=MODEL,
             max_tokens=MAX_TOKENS,
-            messages=WEATHER_MESSAGES,
-            tools=[WEATHER_TOOL],
+            messages=weather_messages,
+            tools=[weather_tool],
             stream=True,
         )
     )
@@ -153,11 +132,11 @@ def test_streamed_tool_input_is_rebuilt_from_input_json_deltas(
 
 @pytest.mark.vcr("messages_stream_prompt_caching_read.yaml")
 def test_stream_cache_figures_repeated_in_message_delta_are_not_counted_twice(
-    client: Any, messages: Any, last_trace: Any
+    client: Any, messages: Any, last_trace: Any, cached_system: list[dict[str, Any]]
 ) -> None:
     list(
         client.messages.create(
-            model=MODEL, max_tokens=MAX_TOKENS, messages=messages, system=CACHED_SYSTEM, stream=True
+            model=MODEL, max_tokens=MAX_TOKENS, messages=messages, system=cached_system, stream=True
         )
     )
 
@@ -172,14 +151,14 @@ def test_stream_cache_figures_repeated_in_message_delta_are_not_counted_twice(
 
 @pytest.mark.vcr("messages_stream.yaml")
 def test_stream_used_as_context_manager_ends_the_span_on_exit(
-    client: Any, messages: Any, last_trace: Any
+    client: Any, messages: Any, last_trace: Any, hello_usage: dict[str, int]
 ) -> None:
     with stream(client, messages) as events:
         texts = [e.delta.text for e in events if e.type == "content_block_delta"]
 
     assert texts == ["Hello", " there", "!"]
     span = last_trace().data.spans[0]
-    assert span.attributes[SpanAttributeKey.CHAT_USAGE] == USAGE_14_5
+    assert span.attributes[SpanAttributeKey.CHAT_USAGE] == hello_usage
 
 
 @pytest.mark.vcr("messages_stream.yaml")
@@ -235,7 +214,7 @@ def test_never_read_stream_still_yields_a_trace(
 @pytest.mark.asyncio
 @pytest.mark.vcr("messages_stream.yaml")
 async def test_async_stream_is_traced_with_usage_and_output(
-    async_client: Any, messages: Any, last_trace: Any
+    async_client: Any, messages: Any, last_trace: Any, hello_usage: dict[str, int]
 ) -> None:
     result = await async_client.messages.create(
         model=MODEL, max_tokens=MAX_TOKENS, messages=messages, system="You are terse.", stream=True
@@ -245,19 +224,24 @@ async def test_async_stream_is_traced_with_usage_and_output(
 
     assert len(events) == 8
     span = last_trace().data.spans[0]
-    assert span.attributes[SpanAttributeKey.CHAT_USAGE] == USAGE_14_5
+    assert span.attributes[SpanAttributeKey.CHAT_USAGE] == hello_usage
     assert span.outputs["content"] == [{"type": "text", "text": "Hello there!"}]
     assert span.attributes["tracewire.stream.end"] == "exhausted"
 
 
 @pytest.mark.asyncio
 @pytest.mark.vcr("messages_stream_tool_use.yaml")
-async def test_async_streamed_tool_use_is_rebuilt(async_client: Any, last_trace: Any) -> None:
+async def test_async_streamed_tool_use_is_rebuilt(
+    async_client: Any,
+    last_trace: Any,
+    weather_messages: list[dict[str, str]],
+    weather_tool: dict[str, Any],
+) -> None:
     result = await async_client.messages.create(
         model=MODEL,
         max_tokens=MAX_TOKENS,
-        messages=WEATHER_MESSAGES,
-        tools=[WEATHER_TOOL],
+        messages=weather_messages,
+        tools=[weather_tool],
         stream=True,
     )
     async with result as events:

@@ -7,18 +7,10 @@ from typing import Any
 import anthropic
 import pytest
 
-import tracewire
 from tracewire.tracing.constant import SpanAttributeKey
 
 MODEL = "claude-opus-4-7"
 MAX_TOKENS = 64
-USAGE_14_5 = {
-    "input_tokens": 14,
-    "output_tokens": 5,
-    "total_tokens": 19,
-    "cache_read_input_tokens": 0,
-    "cache_creation_input_tokens": 0,
-}
 
 
 @pytest.fixture
@@ -29,36 +21,29 @@ def vertex_client(autolog: None) -> Any:
     )
 
 
-def only_span(destination: Any) -> Any:
-    tracewire.flush()
-    (trace,) = destination.list_traces()
-    (span,) = trace.data.spans
-    return span
-
-
 @pytest.mark.vcr("vertex_messages_create.yaml")
 def test_vertex_create_is_traced_with_usage(
-    vertex_client: Any, messages: Any, fresh_tracer: Any
+    vertex_client: Any, messages: Any, only_span: Any, hello_usage: dict[str, int]
 ) -> None:
     vertex_client.messages.create(
         model=MODEL, max_tokens=MAX_TOKENS, messages=messages, system="You are terse."
     )
 
-    span = only_span(fresh_tracer)
+    span = only_span()
     assert span.name == "anthropic.messages.create"
-    assert span.attributes[SpanAttributeKey.CHAT_USAGE] == USAGE_14_5
+    assert span.attributes[SpanAttributeKey.CHAT_USAGE] == hello_usage
     assert span.attributes[SpanAttributeKey.MODEL_PROVIDER] == "anthropic"
 
 
 @pytest.mark.vcr("vertex_messages_stream.yaml")
 def test_vertex_stream_is_traced_with_stream_usage(
-    vertex_client: Any, messages: Any, fresh_tracer: Any
+    vertex_client: Any, messages: Any, only_span: Any, hello_usage: dict[str, int]
 ) -> None:
     events = vertex_client.messages.create(
         model=MODEL, max_tokens=MAX_TOKENS, messages=messages, system="You are terse.", stream=True
     )
     list(events)
 
-    span = only_span(fresh_tracer)
-    assert span.attributes[SpanAttributeKey.CHAT_USAGE] == USAGE_14_5
+    span = only_span()
+    assert span.attributes[SpanAttributeKey.CHAT_USAGE] == hello_usage
     assert span.outputs["content"] == [{"type": "text", "text": "Hello there!"}]

@@ -7,7 +7,6 @@ not hold fails the test), and ``nox -s openai`` runs with ``--block-network``.
 
 from __future__ import annotations
 
-import gc
 import importlib.metadata
 from pathlib import Path
 from typing import Any
@@ -30,11 +29,6 @@ AZURE_ENDPOINT = "https://tracewire-test.openai.azure.com"
 @pytest.fixture(scope="session")
 def vcr_cassette_dir() -> str:
     return str(CASSETTES)
-
-
-@pytest.fixture(scope="session")
-def vcr_config() -> dict[str, Any]:
-    return {"record_mode": "none", "filter_headers": ["authorization", "api-key"]}
 
 
 @pytest.fixture
@@ -101,14 +95,3 @@ def chat_parse(client: Any) -> Any:
 def parse_chat() -> Any:
     """Return ``chat_parse``: a client's ``chat.completions.parse`` whatever the SDK version."""
     return chat_parse
-
-
-@pytest.fixture
-def collect_garbage() -> Any:
-    """Return a function that finalizes unreachable objects (two passes, for proxy cycles)."""
-
-    def collect() -> None:
-        gc.collect()
-        gc.collect()
-
-    return collect
