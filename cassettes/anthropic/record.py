@@ -25,15 +25,11 @@ Python and OS rewrites identical files (only ``user-agent`` and ``x-stainless-*`
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
-import os
 import sys
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +37,19 @@ import anthropic
 import vcr
 from pydantic import BaseModel
 
-Json = dict[str, Any]
-
 HERE = Path(__file__).resolve().parent
+# The fixture server and the recording machinery are shared with the other cassette scripts.
+sys.path.insert(0, str(HERE.parent))
+from _recording import (  # noqa: E402 - needs the path above
+    CassetteMismatchError,
+    FixtureServer,
+    Json,
+    Outcome,
+    Recorder,
+    Reply,
+    main,
+)
+
 ORIGIN = "https://api.anthropic.com"
 PATH = "/v1/messages"
 VERTEX_REGION = "us-east5"
@@ -111,15 +117,6 @@ def usage(
         "output_tokens": output_tokens,
         "service_tier": "standard",
     }
-
-
-@dataclass
-class Reply:
-    """What the fixture server sends: a status, headers and body parts (one per SSE event)."""
-
-    status: int
-    headers: dict[str, str]
-    parts: list[str]
 
 
 def json_reply(name: str, body: Json, status: int = 200, **headers: str) -> Reply:
@@ -293,33 +290,30 @@ RATE_LIMIT_HEADERS = {
 # -- what each cassette's call reports -------------------------------------------------------------
 
 
-def summarize_message(result: Any) -> Json:
+def summarize_message(result: Any) -> Outcome:
     """The facts of a non-streamed Message, and its full dump for the live/replay comparison."""
-    return {
-        "facts": {
-            "content": [block.type for block in result.content],
-            "stop_reason": result.stop_reason,
-            "usage": result.usage.model_dump(exclude_none=True),
-        },
-        "dump": result.model_dump(),
+    facts = {
+        "content": [block.type for block in result.content],
+        "stop_reason": result.stop_reason,
+        "usage": result.usage.model_dump(exclude_none=True),
     }
+    return Outcome(facts, result.model_dump())
 
 
-def summarize_events(stream: Any) -> Json:
+def summarize_events(stream: Any) -> Outcome:
     """The facts of a raw event stream, and every event's dump."""
     events = list(stream)
-    return {
-        "facts": {"events": [event.type for event in events]},
-        "dump": [event.model_dump() for event in events],
-    }
+    return Outcome(
+        {"events": [event.type for event in events]}, [event.model_dump() for event in events]
+    )
 
 
-def summarize_error(call: Callable[[], Any]) -> Json:
+def summarize_error(call: Callable[[], Any]) -> Outcome:
     """The facts of a call that must fail with an ``APIStatusError``."""
     try:
         call()
     except anthropic.APIStatusError as exc:
-        return {"facts": {"status": exc.status_code, "error": type(exc).__name__}, "dump": exc.body}
+        return Outcome({"status": exc.status_code, "error": type(exc).__name__}, exc.body)
     raise CassetteMismatchError("the call did not fail")
 
 
@@ -328,7 +322,7 @@ class Cassette:
     """One cassette: the SDK call, the fixture server's reply, and the facts it must report."""
 
     name: str
-    call: Callable[[Any], Json]
+    call: Callable[[Any], Outcome]
     reply: Callable[[str, Json], Reply]
     expected: Json
     origin: str = field(default=ORIGIN)
@@ -342,10 +336,10 @@ class City(BaseModel):
     country: str
 
 
-def summarize_parsed(result: Any) -> Json:
+def summarize_parsed(result: Any) -> Outcome:
     """The facts of a ``messages.parse`` result: the parsed object and the usual message facts."""
     summary = summarize_message(result)
-    summary["facts"]["parsed"] = result.parsed_output.model_dump()
+    summary.facts["parsed"] = result.parsed_output.model_dump()
     return summary
 
 
@@ -504,57 +498,7 @@ CASSETTES = [
 ]
 
 
-# -- recording machinery ---------------------------------------------------------------------------
-
-
-class CassetteMismatchError(Exception):
-    """A recorded or replayed cassette does not report what the table expects."""
-
-
-class FixtureHandler(BaseHTTPRequestHandler):
-    """Answers ``POST /v1/messages`` with the current cassette's reply; anything else is a 404."""
-
-    server: FixtureServer
-    protocol_version = "HTTP/1.1"
-
-    def do_POST(self) -> None:
-        """Read the JSON request and write the reply in one piece, with its content-length."""
-        length = int(self.headers.get("content-length", "0"))
-        request = json.loads(self.rfile.read(length) or b"{}")
-        cassette = self.server.cassette
-        # The beta resource may add `?beta=true`, depending on the SDK version.
-        path = self.path.split("?")[0]
-        vertex = path.startswith(VERTEX_PATH) and path.endswith(VERTEX_CALLS)
-        if cassette is None or (path != PATH and not vertex):
-            reply = Reply(404, {"content-type": "application/json"}, ['{"type":"error"}'])
-        else:
-            reply = cassette.reply(cassette.name, request)
-        body = "".join(reply.parts).encode()
-        self.send_response_only(reply.status)
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-        self.wfile.flush()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Keep the recording's output quiet."""
-
-
-class FixtureServer(ThreadingHTTPServer):
-    """The local stand-in for api.anthropic.com."""
-
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), FixtureHandler)
-        self.cassette: Cassette | None = None
-
-    @property
-    def origin(self) -> str:
-        """The origin clients reach the server at."""
-        return f"http://127.0.0.1:{self.server_address[1]}"
+# -- clients and the fixture server's routing ------------------------------------------------------
 
 
 def client_for(origin: str) -> anthropic.Anthropic:
@@ -574,96 +518,24 @@ def vertex_client(origin: str) -> anthropic.AnthropicVertex:
     )
 
 
-def rewrite_origin(local: str, origin: str) -> Callable[[Any], Any]:
-    """A ``before_record_request`` hook moving requests from the fixture server to ``origin``."""
-    host = origin.split("://", 1)[1]
-
-    def rewrite(request: Any) -> Any:
-        if request.uri.startswith(local):
-            request.uri = origin + request.uri[len(local) :]
-            request.headers["host"] = host
-        return request
-
-    return rewrite
-
-
-def require(condition: bool, message: str) -> None:
-    """Raise ``CassetteMismatchError`` with ``message`` unless ``condition`` holds."""
-    if not condition:
-        raise CassetteMismatchError(message)
-
-
-def record(cassette: Cassette, server: FixtureServer) -> Json:
-    """Record ``cassette`` afresh from the fixture server; return the live summary."""
-    path = HERE / f"{cassette.name}.yaml"
-    path.unlink(missing_ok=True)
-    recorder = vcr.VCR(
-        record_mode="all",
-        decode_compressed_response=True,
-        filter_headers=SECRET_HEADERS,
-        before_record_request=rewrite_origin(server.origin, cassette.origin),
-    )
-    server.cassette = cassette
-    try:
-        with recorder.use_cassette(str(path)) as tape:
-            live = cassette.call(cassette.client(server.origin))
-    finally:
-        server.cassette = None
-    require(len(tape.data) == 1, f"{cassette.name}: recorded {len(tape.data)} interactions")
-    require(live["facts"] == cassette.expected, f"{cassette.name}: live {live['facts']}")
-    return live
-
-
-def check(cassette: Cassette, live: Json | None) -> str:
-    """Replay ``cassette`` with no server; compare with the live call when there is one."""
-    player = vcr.VCR(record_mode="none", decode_compressed_response=True)
-    with player.use_cassette(str(HERE / f"{cassette.name}.yaml")) as tape:
-        replayed = cassette.call(cassette.client(cassette.origin))
-    require(tape.all_played, f"{cassette.name}: replay left interactions unplayed")
-    require(replayed["facts"] == cassette.expected, f"{cassette.name}: replay {replayed['facts']}")
-    if live is None:
-        return "facts"
-    require(replayed["dump"] == live["dump"], f"{cassette.name}: replayed object differs")
-    return "facts, parsed object == live"
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Record (unless ``--check``) and replay-check the selected cassettes.
-
-    Args:
-        argv: Command-line arguments; ``sys.argv[1:]`` when None.
-
-    Returns:
-        The process exit status.
-    """
-    parser = argparse.ArgumentParser(description="Record and check the Anthropic cassettes.")
-    parser.add_argument("names", nargs="*", help="cassettes to process (default: all)")
-    parser.add_argument("--check", action="store_true", help="only replay-check, do not record")
-    args = parser.parse_args(argv)
-    known = {cassette.name: cassette for cassette in CASSETTES}
-    unknown = sorted(set(args.names) - set(known))
-    if unknown:
-        parser.error(f"unknown cassettes: {', '.join(unknown)}")
-    selected = [known[name] for name in args.names] if args.names else CASSETTES
-    for name in SDK_ENVIRONMENT:
-        os.environ.pop(name, None)
-    os.environ["NO_PROXY"] = "127.0.0.1,localhost"
-    print(f"anthropic {anthropic.__version__}, vcrpy {vcr.__version__}")
-    if args.check:
-        for cassette in selected:
-            print(f"ok      {cassette.name}: {check(cassette, None)}")
-        return 0
-    server = FixtureServer()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        for cassette in selected:
-            live = record(cassette, server)
-            print(f"ok      {cassette.name}: recorded; replay: {check(cassette, live)}")
-    finally:
-        server.shutdown()
-        server.server_close()
-    return 0
+def answer(cassette: Cassette | None, path: str, request: Json) -> Reply:
+    """Answer ``POST /v1/messages`` (or a Vertex AI call) with the cassette's reply, else a 404."""
+    path = path.partition("?")[0]  # the beta resource may add `?beta=true`, per SDK version
+    vertex = path.startswith(VERTEX_PATH) and path.endswith(VERTEX_CALLS)
+    if cassette is None or (path != PATH and not vertex):
+        return Reply(404, {"content-type": "application/json"}, ['{"type":"error"}'])
+    return cassette.reply(cassette.name, request)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(
+        main(
+            None,
+            description="Record and check the Anthropic cassettes.",
+            cassettes=CASSETTES,
+            recorder=Recorder(HERE, SECRET_HEADERS),
+            server=lambda: FixtureServer(answer, content_length=True),
+            sdk_environment=SDK_ENVIRONMENT,
+            banner=f"anthropic {anthropic.__version__}, vcrpy {vcr.__version__}",
+        )
+    )

@@ -31,32 +31,36 @@ the Responses API are skipped when the SDK has none. Arguments an old SDK lacks 
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hashlib
 import inspect
 import itertools
 import json
-import os
 import struct
 import sys
-import threading
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import openai
 import vcr
 from openai import AzureOpenAI, OpenAI
 from pydantic import create_model
 
-Json = dict[str, Any]
-
 HERE = Path(__file__).resolve().parent
+# The fixture server and the recording machinery are shared with the other cassette scripts.
+sys.path.insert(0, str(HERE.parent))
+from _recording import (  # noqa: E402 - needs the path above
+    FixtureServer,
+    Json,
+    Outcome,
+    Recorder,
+    Reply,
+    main,
+    require,
+)
 
 OPENAI_ORIGIN = "https://api.openai.com"
 AZURE_ORIGIN = "https://tracewire-test.openai.azure.com"
@@ -111,7 +115,6 @@ VECTORS: dict[str, list[float]] = {
     "world": [-0.0126953125, 0.0380859375, 0.0537109375, -0.0205078125, 0.0029296875,
               -0.0634765625, 0.0166015625, 0.0458984375],
 }  # fmt: skip
-SECRET_HEADERS = ["authorization", "api-key", "cookie"]
 # Variables the SDK reads; unset so that only the arguments below configure the clients.
 SDK_ENVIRONMENT = [
     "OPENAI_API_KEY",
@@ -202,21 +205,6 @@ class Fixture:
 # Body and SSE helpers
 
 EVENT_STREAM = "text/event-stream; charset=utf-8"
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What the fixture server sends for one request.
-
-    Attributes:
-        status: HTTP status code.
-        headers: Response headers, sent in this order (no Date, Server or framing headers).
-        parts: Body pieces, written and flushed one by one (one SSE event each for streams).
-    """
-
-    status: int
-    headers: dict[str, str]
-    parts: list[str]
 
 
 def pretty(body: Json) -> str:
@@ -793,20 +781,6 @@ def chat_stream_helper(client: OpenAI) -> Callable[..., Any]:
     return stream if stream is not None else client.beta.chat.completions.stream
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What one call produced.
-
-    Attributes:
-        facts: Small, version-independent facts checked against the table's expectation.
-        dump: The full parsed result (``model_dump`` of every object), compared between the
-            live call and its replay.
-    """
-
-    facts: Json
-    dump: Any
-
-
 def usage_of(obj: Any) -> Json | None:
     """Dump a usage model the way the JSON had it, or None."""
     usage = getattr(obj, "usage", None)
@@ -1364,188 +1338,51 @@ CASSETTES: list[Cassette] = [
 
 
 # ------------------------------------------------------------------------------------------------
-# Fixture server, recording and replay
+# Recording and replay (the machinery is in cassettes/_recording.py)
+
+SECRET_HEADERS = ["authorization", "api-key", "cookie"]
+RECORDER = Recorder(HERE, SECRET_HEADERS)
 
 
-class FixtureHandler(BaseHTTPRequestHandler):
-    """Answers one POST with the current cassette's reply (HTTP/1.0: the body ends at close)."""
-
-    server: FixtureServer
-
-    def do_POST(self) -> None:
-        """Read the JSON request body and write the reply, flushing each part."""
-        size = int(self.headers.get("content-length") or 0)
-        request = json.loads(self.rfile.read(size) or b"{}")
-        reply = self.server.answer(self.path, request)
-        self.send_response_only(reply.status)
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        for part in reply.parts:
-            self.wfile.write(part.encode())
-            self.wfile.flush()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Keep the recording's output quiet."""
+def answer(cassette: Cassette | None, path: str, request: Json) -> Reply:
+    """Return the current cassette's reply, or a 404 if the SDK asked for another path."""
+    if cassette is None or path != cassette.path:
+        error = {"message": f"unexpected path {path}", "type": "invalid_request_error"}
+        return Reply(404, {"content-type": "application/json"}, [pretty({"error": error})])
+    return cassette.reply(Fixture(cassette.name), request)
 
 
-class FixtureServer(ThreadingHTTPServer):
-    """Local stand-in for the API; answers with the reply of the cassette being recorded."""
-
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), FixtureHandler)
-        self.cassette: Cassette | None = None
-
-    @property
-    def origin(self) -> str:
-        """Scheme, host and port the clients reach the server at."""
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def answer(self, path: str, request: Json) -> Reply:
-        """Return the current cassette's reply, or a 404 if the SDK asked for another path."""
-        cassette = self.cassette
-        if cassette is None or path != cassette.path:
-            error = {"message": f"unexpected path {path}", "type": "invalid_request_error"}
-            return Reply(404, {"content-type": "application/json"}, [pretty({"error": error})])
-        return cassette.reply(Fixture(cassette.name), request)
-
-
-class CassetteMismatchError(Exception):
-    """A recorded or replayed cassette does not produce what the table expects."""
-
-
-def require(condition: bool, message: str) -> None:
-    """Raise ``CassetteMismatchError`` with ``message`` unless ``condition`` holds."""
-    if not condition:
-        raise CassetteMismatchError(message)
-
-
-def rewrite_origin(local: str, origin: str) -> Callable[[Any], Any]:
-    """Return a ``before_record_request`` hook that moves requests from ``local`` to ``origin``.
-
-    Args:
-        local: The fixture server's origin (``http://127.0.0.1:<port>``).
-        origin: The origin of the client the tests will build.
-    """
-    host = urlsplit(origin).netloc
-
-    def rewrite(request: Any) -> Any:
-        if request.uri.startswith(local):
-            request.uri = origin + request.uri[len(local) :]
-            request.headers["host"] = host
-        return request
-
-    return rewrite
-
-
-def cassette_path(cassette: Cassette) -> Path:
-    """Return the YAML file of ``cassette``."""
-    return HERE / f"{cassette.name}.yaml"
-
-
-def record(cassette: Cassette, server: FixtureServer) -> Outcome:
-    """Record ``cassette`` afresh from the fixture server and return the live outcome."""
-    path = cassette_path(cassette)
-    path.unlink(missing_ok=True)
-    recorder = vcr.VCR(
-        record_mode="all",
-        decode_compressed_response=True,
-        filter_headers=SECRET_HEADERS,
-        before_record_request=rewrite_origin(server.origin, cassette.origin),
-    )
-    server.cassette = cassette
-    try:
-        with recorder.use_cassette(str(path)) as tape:
-            outcome = cassette.call(cassette.client(server.origin))
-    finally:
-        server.cassette = None
-    require(len(tape.data) == 1, f"{cassette.name}: recorded {len(tape.data)} interactions")
-    require(
-        outcome.facts == cassette.expected,
-        f"{cassette.name}: live call gave {outcome.facts}, expected {cassette.expected}",
-    )
-    return outcome
-
-
-def replay(cassette: Cassette, call: Callable[[OpenAI], Any]) -> Any:
-    """Run ``call`` with the final client against the cassette alone (no network)."""
-    player = vcr.VCR(record_mode="none", decode_compressed_response=True)
-    with player.use_cassette(str(cassette_path(cassette))) as tape:
-        result = call(cassette.client(cassette.origin))
-    require(tape.all_played, f"{cassette.name}: replay left interactions unplayed")
-    return result
-
-
-def check(cassette: Cassette, live: Outcome | None) -> str:
-    """Replay-check ``cassette``; compare with the live outcome when there is one.
-
-    Returns:
-        A one-line summary of what was checked.
-    """
-    outcome: Outcome = replay(cassette, cassette.call)
-    require(
-        outcome.facts == cassette.expected,
-        f"{cassette.name}: replay gave {outcome.facts}, expected {cassette.expected}",
-    )
-    checked = ["facts"]
-    if live is not None:
-        require(outcome.dump == live.dump, f"{cassette.name}: replayed object differs from live")
-        checked.append("parsed object == live")
+def check(cassette: Cassette, live: Outcome | None) -> list[str]:
+    """Replay-check ``cassette``, then its streaming helper if it has one."""
+    checked = RECORDER.check(cassette, live)
     if cassette.helper is not None:
-        facts = replay(cassette, cassette.helper)
+        facts = RECORDER.replay(cassette, cassette.helper)
         require(
             facts == cassette.helper_expected,
             f"{cassette.name}: helper replay gave {facts}, expected {cassette.helper_expected}",
         )
         checked.append("stream helper")
-    return ", ".join(checked)
+    return checked
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Record (unless ``--check``) and replay-check the selected cassettes.
-
-    Args:
-        argv: Command-line arguments; ``sys.argv[1:]`` when None.
-
-    Returns:
-        The process exit status.
-    """
-    parser = argparse.ArgumentParser(description="Record and replay-check the OpenAI cassettes.")
-    parser.add_argument("names", nargs="*", help="cassettes to process (default: all)")
-    parser.add_argument("--check", action="store_true", help="only replay-check, do not record")
-    args = parser.parse_args(argv)
-    known = {cassette.name: cassette for cassette in CASSETTES}
-    unknown = sorted(set(args.names) - set(known))
-    if unknown:
-        parser.error(f"unknown cassettes: {', '.join(unknown)}")
-    selected = [known[name] for name in args.names] if args.names else CASSETTES
-
-    for name in SDK_ENVIRONMENT:
-        os.environ.pop(name, None)
-    os.environ["NO_PROXY"] = "127.0.0.1,localhost"
-    print(f"openai {openai.__version__}, vcrpy {vcr.__version__}")
-
-    if args.check:
-        for cassette in selected:
-            if hasattr(cassette.client(cassette.origin), cassette.needs):
-                print(f"ok      {cassette.name}: {check(cassette, None)}")
-            else:
-                print(f"skip    {cassette.name}: this SDK has no client.{cassette.needs}")
-        return 0
-
-    server = FixtureServer()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        for cassette in selected:
-            live = record(cassette, server)
-            print(f"ok      {cassette.name}: recorded; replay: {check(cassette, live)}")
-    finally:
-        server.shutdown()
-        server.server_close()
-    return 0
+def skip(cassette: Cassette) -> str | None:
+    """Say why this SDK cannot replay ``cassette`` (it lacks the API), or return ``None``."""
+    if hasattr(cassette.client(cassette.origin), cassette.needs):
+        return None
+    return f"this SDK has no client.{cassette.needs}"
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(
+        main(
+            None,
+            description="Record and replay-check the OpenAI cassettes.",
+            cassettes=CASSETTES,
+            recorder=RECORDER,
+            server=lambda: FixtureServer(answer),
+            sdk_environment=SDK_ENVIRONMENT,
+            banner=f"openai {openai.__version__}, vcrpy {vcr.__version__}",
+            check=check,
+            skip=skip,
+        )
+    )
