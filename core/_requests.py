@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from tracewire._span import LiveSpan, NoOpSpan
 
-    ToolConverter = Callable[[Any], "list[dict[str, Any]] | None"]
+    ToolConverter = Callable[[dict[str, Any]], "dict[str, Any] | None"]
 
 # The SDKs' "argument not given" markers (``NOT_GIVEN`` / ``not_given``, ``omit``); matched by class
 # name so that every SDK and every version's classes are recognised without importing them.
@@ -32,7 +32,7 @@ def is_given(value: Any) -> bool:
     return value is not None and type(value).__name__ not in _SENTINEL_TYPES
 
 
-def as_dict(value: Any) -> Any:
+def _as_dict(value: Any) -> Any:
     """Return a dict for a pydantic model (its fields that are set), or ``value`` unchanged."""
     if isinstance(value, dict):
         return value
@@ -49,10 +49,11 @@ class RequestRules:
             never recorded.
         not_parameters: Arguments that are content or plumbing rather than generation parameters:
             they stay in the inputs but are not copied to span attributes.
-        chat_tools: Converts the ``tools`` argument to ``mlflow.chat.tools``, or returns ``None``.
+        chat_tool: Converts one tool of the request (a dict) to an OpenAI chat-style function tool
+            for ``mlflow.chat.tools``, or returns ``None`` to leave it out.
     """
 
-    __slots__ = ("chat_tools", "not_parameters", "provider", "secret_headers")
+    __slots__ = ("chat_tool", "not_parameters", "provider", "secret_headers")
 
     def __init__(
         self,
@@ -60,12 +61,12 @@ class RequestRules:
         *,
         secret_headers: Iterable[str],
         not_parameters: Iterable[str],
-        chat_tools: ToolConverter,
+        chat_tool: ToolConverter,
     ) -> None:
         self.provider = provider
         self.secret_headers = frozenset(secret_headers)
         self.not_parameters = frozenset(not_parameters)
-        self.chat_tools = chat_tools
+        self.chat_tool = chat_tool
 
     def inputs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         """Return the request as the user passed it, minus SDK markers and credential headers.
@@ -103,6 +104,26 @@ class RequestRules:
             for name, value in inputs.items()
             if name not in excluded and isinstance(value, _SCALARS)
         }
+
+    def chat_tools(self, tools: Any) -> list[dict[str, Any]] | None:
+        """Convert the ``tools`` argument to ``mlflow.chat.tools``.
+
+        Args:
+            tools: The ``tools`` argument: dicts or the SDK's pydantic models.
+
+        Returns:
+            The converted tools, or ``None`` when none was passed or none converts.
+        """
+        if not isinstance(tools, (list, tuple)):
+            return None
+        converted: list[dict[str, Any]] = []
+        for tool in tools:
+            tool = _as_dict(tool)  # noqa: PLW2901 - the same tool, as a dict
+            if isinstance(tool, dict):
+                function = self.chat_tool(tool)
+                if function is not None:
+                    converted.append(function)
+        return converted or None
 
     def start_span(self, name: str, span_type: str, kwargs: dict[str, Any]) -> LiveSpan | NoOpSpan:
         """Start a call's span (not made current) with its inputs, parameters, provider and tools.

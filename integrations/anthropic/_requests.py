@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tracewire._requests import RequestRules, as_dict
+from tracewire._requests import RequestRules
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -20,33 +20,27 @@ _SECRET_HEADERS = (
 _NOT_PARAMETERS = ("messages", "system", "extra_headers", "extra_query", "extra_body", "timeout")
 
 
-def chat_tools(tools: Any) -> list[dict[str, Any]] | None:
-    """Convert the request's tools to ``mlflow.chat.tools``: OpenAI chat-style function tools.
+def chat_tool(tool: dict[str, Any]) -> dict[str, Any] | None:
+    """Convert one request tool to an OpenAI chat-style function tool, for ``mlflow.chat.tools``.
 
     A custom tool's ``input_schema`` becomes the function's ``parameters``, as MLflow's Anthropic
     autolog does. Server tools (web search, code execution, ...) have a ``type`` and a ``name``
     but no schema; they are listed by name.
 
     Args:
-        tools: The ``tools`` argument, or ``None``.
+        tool: One element of the ``tools`` argument, as a dict.
 
     Returns:
-        The converted list, or ``None`` when no tools were passed.
+        The converted tool, or ``None`` for a tool without a name.
     """
-    if not isinstance(tools, (list, tuple)) or not tools:
+    if "name" not in tool:
         return None
-    converted: list[dict[str, Any]] = []
-    for tool in tools:
-        tool = as_dict(tool)  # noqa: PLW2901 - the same tool, as a dict
-        if not isinstance(tool, dict) or "name" not in tool:
-            continue
-        function: dict[str, Any] = {"name": tool["name"]}
-        if "description" in tool:
-            function["description"] = tool["description"]
-        if "input_schema" in tool:
-            function["parameters"] = tool["input_schema"]
-        converted.append({"type": "function", "function": function})
-    return converted or None
+    function: dict[str, Any] = {"name": tool["name"]}
+    if "description" in tool:
+        function["description"] = tool["description"]
+    if "input_schema" in tool:
+        function["parameters"] = tool["input_schema"]
+    return {"type": "function", "function": function}
 
 
 #: How an Anthropic request becomes a span's inputs and attributes.
@@ -54,5 +48,5 @@ REQUESTS = RequestRules(
     "anthropic",
     secret_headers=_SECRET_HEADERS,
     not_parameters=_NOT_PARAMETERS,
-    chat_tools=chat_tools,
+    chat_tool=chat_tool,
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tracewire._requests import RequestRules, as_dict, is_given
+from tracewire._requests import RequestRules, is_given
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -38,38 +38,27 @@ _NOT_PARAMETERS = (
 )
 
 
-def chat_tools(tools: Any) -> list[dict[str, Any]] | None:
-    """Convert the request's tools to ``mlflow.chat.tools``: OpenAI chat-style function tools.
+def chat_tool(tool: dict[str, Any]) -> dict[str, Any] | None:
+    """Convert one request tool to an OpenAI chat-style function tool, for ``mlflow.chat.tools``.
 
     Chat Completions tools already have that shape. Responses API function tools are flat
     (``{"type": "function", "name": ...}``) and are nested under ``function``; its built-in tools
     (web search, file search, ...) are listed by their type as the function name, as MLflow does.
 
     Args:
-        tools: The ``tools`` argument, or ``None``.
+        tool: One element of the ``tools`` argument, as a dict.
 
     Returns:
-        The converted list, or ``None`` when no tools were passed.
+        The converted tool, or ``None`` for a tool of no known shape.
     """
-    if not isinstance(tools, (list, tuple)) or not tools:
-        return None
-    converted: list[dict[str, Any]] = []
-    for tool in tools:
-        tool = as_dict(tool)  # noqa: PLW2901 - the same tool, as a dict
-        if not isinstance(tool, dict):
-            continue
-        if isinstance(tool.get("function"), dict):
-            converted.append({"type": "function", "function": tool["function"]})
-        elif tool.get("type") == "function" and "name" in tool:
-            function = {
-                key: tool[key]
-                for key in ("name", "description", "parameters", "strict")
-                if key in tool
-            }
-            converted.append({"type": "function", "function": function})
-        elif "type" in tool:
-            converted.append({"type": "function", "function": {"name": str(tool["type"])}})
-    return converted or None
+    if isinstance(tool.get("function"), dict):
+        return {"type": "function", "function": tool["function"]}
+    if tool.get("type") == "function" and "name" in tool:
+        keys = ("name", "description", "parameters", "strict")
+        return {"type": "function", "function": {key: tool[key] for key in keys if key in tool}}
+    if "type" in tool:
+        return {"type": "function", "function": {"name": str(tool["type"])}}
+    return None
 
 
 def add_usage_request(kwargs: dict[str, Any], stream_usage: bool | None, host: str | None) -> bool:
@@ -109,5 +98,5 @@ REQUESTS = RequestRules(
     "openai",
     secret_headers=_SECRET_HEADERS,
     not_parameters=_NOT_PARAMETERS,
-    chat_tools=chat_tools,
+    chat_tool=chat_tool,
 )

@@ -71,6 +71,29 @@ def assert_failed_call() -> Callable[[Any, BaseException], None]:
 
 
 @pytest.fixture
+def assert_disable_restores() -> Callable[
+    [Callable[..., None], Callable[[], dict[str, Any]]], None
+]:
+    """Return a check that ``autolog()`` replaces every patch target and ``disable`` restores it.
+
+    The check takes the integration's ``autolog`` and a function returning each patched
+    attribute as stored on its owner, keyed by target; the originals must come back identical.
+    """
+
+    def check(autolog: Callable[..., None], patched_methods: Callable[[], dict[str, Any]]) -> None:
+        originals = patched_methods()
+        assert originals, "no patch target found"
+        autolog()
+        assert all(patched_methods()[key] is not originals[key] for key in originals)
+
+        autolog(disable=True)
+
+        assert all(patched_methods()[key] is originals[key] for key in originals)
+
+    return check
+
+
+@pytest.fixture
 def lenient_errors(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> pytest.LogCaptureFixture:

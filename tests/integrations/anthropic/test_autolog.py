@@ -68,14 +68,10 @@ def test_client_created_before_autolog_is_traced(messages: Any, last_trace: Any)
     assert last_trace().data.spans[0].name == "anthropic.messages.create"
 
 
-def test_disable_restores_every_method_to_the_identical_object() -> None:
-    originals = patched_methods()
-    tracewire.anthropic.autolog()
-    assert all(patched_methods()[key] is not originals[key] for key in originals)
-
-    tracewire.anthropic.autolog(disable=True)
-
-    assert all(patched_methods()[key] is originals[key] for key in originals)
+def test_disable_restores_every_method_to_the_identical_object(
+    assert_disable_restores: Any,
+) -> None:
+    assert_disable_restores(tracewire.anthropic.autolog, patched_methods)
 
 
 @pytest.mark.vcr("messages_create.yaml")

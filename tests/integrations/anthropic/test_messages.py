@@ -143,33 +143,30 @@ def test_tool_use_blocks_are_visible_in_outputs(
     assert span.attributes["gen_ai.response.finish_reasons"] == ["tool_use"]
 
 
-@pytest.mark.vcr("messages_prompt_caching_write.yaml")
-def test_cache_writes_count_as_input_and_keep_their_own_key(
-    client: Any, messages: Any, last_trace: Any, cached_system: list[dict[str, Any]]
+@pytest.mark.parametrize(
+    ("cache_read", "cache_written"),
+    [
+        pytest.param(0, 1800, marks=pytest.mark.vcr("messages_prompt_caching_write.yaml")),
+        pytest.param(1800, 0, marks=pytest.mark.vcr("messages_prompt_caching_read.yaml")),
+    ],
+    ids=["write", "read"],
+)
+def test_cache_reads_and_writes_count_as_input_and_keep_their_own_keys(
+    client: Any,
+    messages: Any,
+    last_trace: Any,
+    cached_system: list[dict[str, Any]],
+    cache_read: int,
+    cache_written: int,
 ) -> None:
     create(client, messages=messages, system=cached_system)
 
     assert last_trace().data.spans[0].attributes[SpanAttributeKey.CHAT_USAGE] == {
-        "input_tokens": 1812,
+        "input_tokens": 12 + 1800,
         "output_tokens": 5,
-        "total_tokens": 1817,
-        "cache_read_input_tokens": 0,
-        "cache_creation_input_tokens": 1800,
-    }
-
-
-@pytest.mark.vcr("messages_prompt_caching_read.yaml")
-def test_cache_reads_count_as_input_and_keep_their_own_key(
-    client: Any, messages: Any, last_trace: Any, cached_system: list[dict[str, Any]]
-) -> None:
-    create(client, messages=messages, system=cached_system)
-
-    assert last_trace().data.spans[0].attributes[SpanAttributeKey.CHAT_USAGE] == {
-        "input_tokens": 1812,
-        "output_tokens": 5,
-        "total_tokens": 1817,
-        "cache_read_input_tokens": 1800,
-        "cache_creation_input_tokens": 0,
+        "total_tokens": 12 + 1800 + 5,
+        "cache_read_input_tokens": cache_read,
+        "cache_creation_input_tokens": cache_written,
     }
 
 

@@ -71,18 +71,14 @@ def test_client_created_before_autolog_is_traced(messages: Any, last_trace: Any)
     assert last_trace().data.spans[0].name == "openai.chat.completions.create"
 
 
-def test_disable_restores_every_method_to_the_identical_object() -> None:
-    originals = patched_methods()
-    tracewire.openai.autolog()
-    assert all(patched_methods()[key] is not originals[key] for key in originals)
+def test_disable_restores_every_method_to_the_identical_object(
+    assert_disable_restores: Any,
+) -> None:
+    original = vars(chat_completions.Completions)["create"]
 
-    tracewire.openai.autolog(disable=True)
+    assert_disable_restores(tracewire.openai.autolog, patched_methods)
 
-    assert all(patched_methods()[key] is originals[key] for key in originals)
-    assert (
-        vars(chat_completions.Completions)["create"]
-        is originals["openai.resources.chat.completions.Completions.create"]
-    )
+    assert vars(chat_completions.Completions)["create"] is original
 
 
 def test_global_autolog_switches_openai_on_and_off() -> None:
