@@ -108,6 +108,25 @@ def lenient_errors(
     return caplog
 
 
+@pytest.fixture
+def plant_bug(monkeypatch: pytest.MonkeyPatch) -> Callable[[Any, str], str]:
+    """Return a function that replaces ``module.name`` with one that raises; it returns the message.
+
+    Stands in for a bug in tracewire's own code, to check that the host call never sees it.
+    """
+
+    def plant(module: Any, name: str) -> str:
+        message = f"planted bug in {name}"
+
+        def broken(*args: Any, **kwargs: Any) -> None:
+            raise RuntimeError(message)
+
+        monkeypatch.setattr(module, name, broken)
+        return message
+
+    return plant
+
+
 class FreshProcess:
     """Runs tracewire in a new interpreter, for what a process shows only once: its first imports.
 

@@ -142,19 +142,12 @@ def test_call_inside_a_traced_function_nests_and_counts_usage_once(
 
 @pytest.mark.vcr("messages_create.yaml")
 def test_a_tracewire_bug_never_reaches_the_caller(
-    client: Any,
-    messages: Any,
-    monkeypatch: pytest.MonkeyPatch,
-    lenient_errors: pytest.LogCaptureFixture,
-    last_trace: Any,
+    client: Any, messages: Any, plant_bug: Any, lenient_errors: Any, last_trace: Any
 ) -> None:
-    def broken(*args: Any) -> None:
-        raise RuntimeError("bug in tracewire")
-
-    monkeypatch.setattr(_integration, "record_message", broken)
+    bug = plant_bug(_integration, "record_message")
 
     message = create(client, messages)
 
     assert message.content[0].text == "Hello!"
-    assert "bug in tracewire" in lenient_errors.text
+    assert bug in lenient_errors.text
     assert last_trace().data.spans[0].end_time_ns is not None  # the span was still closed

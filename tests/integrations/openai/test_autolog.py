@@ -128,19 +128,12 @@ def test_stream_usage_accepts_only_none_true_or_false(value: Any) -> None:
 
 @pytest.mark.vcr("chat_completion.yaml")
 def test_a_tracewire_bug_never_reaches_the_caller(
-    client: Any,
-    messages: Any,
-    monkeypatch: pytest.MonkeyPatch,
-    lenient_errors: pytest.LogCaptureFixture,
-    last_trace: Any,
+    client: Any, messages: Any, plant_bug: Any, lenient_errors: Any, last_trace: Any
 ) -> None:
-    def broken(*args: Any) -> None:
-        raise RuntimeError("bug in tracewire")
-
-    monkeypatch.setattr(_integration, "record_response", broken)
+    bug = plant_bug(_integration, "record_response")
 
     response = client.chat.completions.create(model="gpt-4o-mini", messages=messages)
 
     assert response.choices[0].message.content == "Hello!"
-    assert "bug in tracewire" in lenient_errors.text
+    assert bug in lenient_errors.text
     assert last_trace().data.spans[0].end_time_ns is not None  # the span was still closed

@@ -1,0 +1,302 @@
+"""The provider call skeleton: request rules, result dispatch, re-entry guard, raw-response proxies.
+
+A tiny SDK of our own stands in for a Stainless-generated one: a resource method returning a
+parsed result, a stream, or raw responses whose ``parse()`` the caller decides to call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from typing import Any
+
+import pytest
+
+import tracewire
+from tracewire import _errors
+from tracewire._raw import AsyncRawResponseProxy, RawResponseProxy
+from tracewire._requests import RequestRules, is_given
+from tracewire._sdk_calls import ProviderCall, SdkTypes, async_call_wrapper, call_wrapper
+from tracewire._streams import StreamProxy, StreamRecorder
+from tracewire.entities import LiveSpan, SpanType
+from tracewire.tracing.constant import SpanAttributeKey
+
+LastTrace = Callable[[], tracewire.Trace]
+
+
+class NotGiven:
+    """The SDKs' marker for an argument left out (matched by class name)."""
+
+
+class Message:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+class Stream:
+    def __init__(self, texts: list[str]) -> None:
+        self._texts = iter(texts)
+
+    def __iter__(self) -> Iterator[str]:
+        return self._texts
+
+    def close(self) -> None:
+        pass
+
+
+class AsyncStream:
+    pass
+
+
+class RawResponse:
+    """A raw response: ``parse()`` caches its result, as the SDKs' do."""
+
+    def __init__(self, result: Any) -> None:
+        self._result = result
+        self.closed = False
+        self.parses = 0
+
+    def parse(self) -> Any:
+        self.parses += 1
+        return self._result
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class ReadRawResponse(RawResponse):
+    """A raw response whose body the SDK read before returning it."""
+
+
+class AsyncRawResponse(RawResponse):
+    async def parse(self) -> Any:  # type: ignore[override]
+        return super().parse()
+
+    async def close(self) -> None:  # type: ignore[override]
+        super().close()
+
+
+TYPES = SdkTypes(
+    stream=Stream,
+    async_stream=AsyncStream,
+    raw=(RawResponse,),
+    async_raw=(AsyncRawResponse,),
+    read_raw=(ReadRawResponse,),
+)
+
+
+def tool_named(tool: dict[str, Any]) -> dict[str, Any] | None:
+    return {"type": "function", "function": {"name": tool["name"]}} if "name" in tool else None
+
+
+RULES = RequestRules(
+    "toy",
+    secret_headers=("x-api-key",),
+    not_parameters=("messages", "extra_headers"),
+    chat_tool=tool_named,
+)
+
+
+class TextRecorder(StreamRecorder):
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    def on_item(self, item: Any) -> bool:
+        self.texts.append(item)
+        return True
+
+    def on_end(self, span: LiveSpan, end: str, error: BaseException | None) -> None:
+        span.set_outputs("".join(self.texts))
+
+
+class ToyCall(ProviderCall):
+    __slots__ = ()
+
+    def start(self) -> Any:
+        return RULES.start_span("toy.create", SpanType.CHAT_MODEL, self.kwargs)
+
+    def record(self, span: LiveSpan, result: Any) -> None:
+        span.set_outputs(result.text)
+
+    def recorder(self) -> StreamRecorder:
+        return TextRecorder()
+
+
+CURRENT: ContextVar[ProviderCall | None] = ContextVar("toy_call", default=None)
+
+
+def make_call(instance: Any, kwargs: dict[str, Any]) -> ToyCall:
+    return ToyCall(TYPES, kwargs)
+
+
+def traced(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` wrapped the way an integration wraps an SDK method (no wrapt needed here)."""
+    wrapper = call_wrapper(CURRENT, make_call)
+    return lambda **kwargs: wrapper(function, None, (), kwargs)
+
+
+def only_span(last_trace: LastTrace) -> Any:
+    (span,) = last_trace().data.spans
+    return span
+
+
+def test_inputs_drop_sdk_markers_and_secret_headers_and_name_classes() -> None:
+    inputs = RULES.inputs(
+        {
+            "model": "m",
+            "seed": NotGiven(),
+            "extra_headers": {"X-Api-Key": "secret", "x-trace": "1"},
+            "output_format": Message,
+        }
+    )
+
+    assert inputs == {"model": "m", "extra_headers": {"x-trace": "1"}, "output_format": "Message"}
+    assert not is_given(NotGiven())
+    assert not is_given(None)
+    assert is_given(0)
+
+
+def test_a_secret_only_header_set_is_left_out() -> None:
+    assert RULES.inputs({"extra_headers": {"x-api-key": "secret"}}) == {}
+
+
+def test_parameters_are_the_scalar_arguments_that_are_not_content() -> None:
+    inputs = {"model": "m", "temperature": 0.5, "messages": "hi", "stop": ["x"]}
+
+    assert RULES.parameters(inputs) == {"model": "m", "temperature": 0.5}
+
+
+def test_chat_tools_skip_what_does_not_convert_and_none_when_nothing_does() -> None:
+    assert RULES.chat_tools([{"name": "a"}, {"type": "web"}, "junk"]) == [
+        {"type": "function", "function": {"name": "a"}}
+    ]
+    assert RULES.chat_tools([{"type": "web"}]) is None
+    assert RULES.chat_tools("not a list") is None
+
+
+def test_plain_result_is_recorded_with_provider_parameters_and_tools(
+    last_trace: LastTrace,
+) -> None:
+    message = Message("hello")
+    result = traced(lambda **kwargs: message)(model="m", messages="hi", tools=[{"name": "t"}])
+
+    assert result is message
+    span = only_span(last_trace)
+    assert span.outputs == "hello"
+    assert span.attributes[SpanAttributeKey.MODEL_PROVIDER] == "toy"
+    assert span.attributes[SpanAttributeKey.MESSAGE_FORMAT] == "toy"
+    assert span.attributes["model"] == "m"
+    assert span.attributes[SpanAttributeKey.CHAT_TOOLS][0]["function"]["name"] == "t"
+
+
+def test_stream_gets_a_proxy_that_records_it(last_trace: LastTrace) -> None:
+    result = traced(lambda **kwargs: Stream(["a", "b"]))(stream=True)
+
+    assert isinstance(result, StreamProxy)
+    assert list(result) == ["a", "b"]
+    assert only_span(last_trace).outputs == "ab"
+
+
+def test_raw_response_with_a_read_body_is_parsed_at_once_and_returned_itself(
+    last_trace: LastTrace,
+) -> None:
+    raw = ReadRawResponse(Message("hello"))
+
+    result = traced(lambda **kwargs: raw)()
+
+    assert result is raw
+    assert raw.parses == 1
+    assert only_span(last_trace).outputs == "hello"
+
+
+def test_raw_stream_is_recorded_when_the_caller_parses_and_reads_it(
+    last_trace: LastTrace,
+) -> None:
+    raw = ReadRawResponse(Stream(["a", "b"]))  # stream=True: never parsed behind the caller
+
+    result = traced(lambda **kwargs: raw)(stream=True)
+
+    assert isinstance(result, RawResponseProxy)
+    assert raw.parses == 0
+    stream = result.parse()
+    assert stream is result.parse()  # the same proxy for the same parsed object
+    assert list(stream) == ["a", "b"]
+    assert only_span(last_trace).outputs == "ab"
+
+
+def test_unread_raw_response_closed_unparsed_ends_without_outputs(
+    last_trace: LastTrace,
+) -> None:
+    raw = RawResponse(Message("hello"))
+
+    result = traced(lambda **kwargs: raw)()
+    result.close()
+    result.close()
+
+    assert raw.closed
+    assert raw.parses == 0
+    span = only_span(last_trace)
+    assert span.end_time_ns is not None
+    assert span.outputs is None
+
+
+def test_unread_raw_response_dropped_unparsed_still_ends_its_span(last_trace: LastTrace) -> None:
+    result = traced(lambda **kwargs: RawResponse(Message("hello")))()
+    del result
+    gc.collect()
+
+    assert only_span(last_trace).end_time_ns is not None
+
+
+def test_async_raw_response_is_recorded_when_the_caller_awaits_parse(
+    last_trace: LastTrace,
+) -> None:
+    raw = AsyncRawResponse(Message("hello"))
+    wrapper = async_call_wrapper(CURRENT, make_call)
+
+    async def create(**kwargs: Any) -> Any:
+        return raw
+
+    async def run() -> Any:
+        result = await wrapper(create, None, (), {})
+        assert isinstance(result, AsyncRawResponseProxy)
+        return await result.parse()
+
+    assert asyncio.run(run()).text == "hello"
+    assert only_span(last_trace).outputs == "hello"
+
+
+def test_a_traced_call_inside_another_makes_no_second_span(last_trace: LastTrace) -> None:
+    inner = traced(lambda **kwargs: Message("inner"))
+    outer = traced(lambda **kwargs: inner(model="m"))
+
+    assert outer(model="m").text == "inner"
+    assert only_span(last_trace).outputs == "inner"
+
+
+def test_make_call_returning_none_leaves_the_call_untraced(fresh_tracer: Any) -> None:
+    wrapper = call_wrapper(CURRENT, lambda instance, kwargs: None)
+
+    assert wrapper(lambda: "result", None, (), {}) == "result"
+    tracewire.flush()
+    assert fresh_tracer.list_traces() == []
+
+
+def test_a_bug_in_make_call_is_logged_and_the_call_runs_untraced(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(instance: Any, kwargs: dict[str, Any]) -> ProviderCall:
+        raise RuntimeError("bug in make_call")
+
+    wrapper = call_wrapper(CURRENT, broken)
+    monkeypatch.setattr(_errors, "_reported", set())
+    monkeypatch.setenv("TRACEWIRE_STRICT", "0")
+
+    assert wrapper(lambda: "result", None, (), {}) == "result"
+    assert "preparing a traced SDK call" in caplog.text
+
+    monkeypatch.setenv("TRACEWIRE_STRICT", "1")
+    with pytest.raises(RuntimeError, match="bug in make_call"):
+        wrapper(lambda: "result", None, (), {})
