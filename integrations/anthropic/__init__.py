@@ -1,4 +1,4 @@
-"""Trace the Anthropic Python SDK: every ``messages.create`` call becomes a chat model span.
+"""Trace the Anthropic Python SDK: every messages call becomes a chat model span.
 
 Example:
     >>> import tracewire
@@ -16,16 +16,15 @@ from tracewire.anthropic._integration import INTEGRATION
 
 
 def autolog(*, disable: bool = False, log_traces: bool = True, silent: bool = False) -> None:
-    """Trace every Anthropic ``messages.create`` call, with exact token usage; or stop tracing.
+    """Trace every Anthropic messages call, with exact token usage; or stop tracing.
 
-    Traced: ``messages.create``, sync and async, with and without ``stream=True``, through
-    ``Anthropic`` and ``AsyncAnthropic``. Clients created before this call are traced too. Each
-    call is a ``CHAT_MODEL`` span named ``anthropic.messages.create`` whose
+    Traced: ``messages.create`` (``stream=True`` too), the ``messages.stream()`` helper,
+    ``messages.parse`` and the same calls of the beta resource; sync and async; through
+    ``Anthropic``, ``AnthropicVertex`` and their async twins, and through ``with_raw_response`` /
+    ``with_streaming_response``. Clients created before this call are traced too. Each call is a
+    ``CHAT_MODEL`` span (``anthropic.messages.create``, ``anthropic.messages.stream``, ...) whose
     ``mlflow.chat.tokenUsage`` counts cache reads and writes in ``input_tokens``. Calling it again
     updates the options; nothing is wrapped twice.
-
-    Not traced yet: the ``messages.stream()`` helper, ``messages.parse()`` and the beta
-    resource.
 
     Args:
         disable: Remove the instrumentation; every patched method is restored to the identical
