@@ -30,9 +30,8 @@ def record_message(span: LiveSpan, message: Any, request_model: Any) -> None:
         request_model: The ``model`` argument of the request.
     """
     counts = token_usage(getattr(message, "usage", None))
-    for key, value in usage_and_model(
-        counts, getattr(message, "model", None), request_model
-    ).items():
+    model = getattr(message, "model", None)
+    for key, value in usage_and_model(counts, model, request_model).items():
         span.set_attribute(key, value)
     record_stop_reason(span, getattr(message, "stop_reason", None))
     span.set_outputs(encoded(message))
