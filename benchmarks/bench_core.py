@@ -125,6 +125,48 @@ CASES = (
 )
 
 
+def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options that size a run, common to every benchmark script.
+
+    ``--rounds``, ``--warmup``, ``--batches`` (``Plan``'s defaults) and ``--quick``: one set of
+    arguments (``nox -s bench -- ...``) is passed to each script.
+    """
+    defaults = Plan()
+    parser.add_argument("--rounds", type=int, default=defaults.rounds)
+    parser.add_argument("--warmup", type=int, default=defaults.warmup)
+    parser.add_argument("--batches", type=int, default=defaults.batches)
+    parser.add_argument(
+        "--quick", action="store_true", help="few batches and launches: a smoke test, not a result"
+    )
+
+
+def plan_from_args(
+    args: argparse.Namespace, *, import_runs: int, importtime_runs: int = Plan.importtime_runs
+) -> Plan:
+    """Return the ``Plan`` the parsed options of ``add_plan_arguments`` ask for.
+
+    Args:
+        args: The parsed command line.
+        import_runs: Interpreter launches per timed import (or autolog) command.
+        importtime_runs: Launches under ``-X importtime``; ``--quick`` makes at most one.
+
+    Returns:
+        A plan of one round of a few batches and three launches for ``--quick`` (a smoke test),
+        else the one the options describe.
+    """
+    if args.quick:
+        return Plan(
+            rounds=1, warmup=1, batches=3, import_runs=3, importtime_runs=min(importtime_runs, 1)
+        )
+    return Plan(
+        rounds=args.rounds,
+        warmup=args.warmup,
+        batches=args.batches,
+        import_runs=import_runs,
+        importtime_runs=importtime_runs,
+    )
+
+
 def median(values: Sequence[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
@@ -1046,27 +1088,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         The exit code: 1 if a case crashed, else 0 (budget misses included).
     """
-    defaults = Plan()
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--worker", choices=LIBRARIES, help=argparse.SUPPRESS)
     parser.add_argument("--time-flush", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--rounds", type=int, default=defaults.rounds)
-    parser.add_argument("--warmup", type=int, default=defaults.warmup)
-    parser.add_argument("--batches", type=int, default=defaults.batches)
-    parser.add_argument("--import-runs", type=int, default=defaults.import_runs)
-    parser.add_argument(
-        "--quick", action="store_true", help="few batches and launches: a smoke test, not a result"
-    )
+    add_plan_arguments(parser)
+    parser.add_argument("--import-runs", type=int, default=Plan().import_runs)
     args = parser.parse_args(argv)
-    if args.quick:
-        plan = Plan(rounds=1, warmup=1, batches=3, import_runs=3, importtime_runs=1)
-    else:
-        plan = Plan(
-            rounds=args.rounds,
-            warmup=args.warmup,
-            batches=args.batches,
-            import_runs=args.import_runs,
-        )
+    plan = plan_from_args(args, import_runs=args.import_runs)
     if args.worker:
         return worker(args.worker, plan, time_flush=args.time_flush)
 

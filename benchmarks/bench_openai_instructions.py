@@ -31,7 +31,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench_core import clean_env, dist_version, guard_network, machine
-from bench_openai import CASES, OVERHEAD_BUDGET_PCT, _session
+from bench_openai import CASES, _session
+from bench_sdk import OVERHEAD_BUDGET_PCT
 
 WORKERS = ("openai", "tracewire", "mlflow")
 LABELS = {"openai": "uninstrumented", "tracewire": "tracewire", "mlflow": "mlflow"}
