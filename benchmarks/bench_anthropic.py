@@ -10,12 +10,10 @@ A second part times ``<library>.anthropic.autolog()`` right after ``import anthr
 interpreters. This parent process imports none of the libraries and prints one markdown report.
 ``benchmarks/README.md`` ("Anthropic autolog") describes the method.
 
-This file holds what is particular to Anthropic: the mock server, the calls, the usage both
-libraries must record. The method is ``bench_sdk.py``'s, the same as ``bench_openai.py``'s; run
-this file as a script, so that its own folder is on ``sys.path``.
-
-The process exits 0 even when a budget is missed (the table says MISS) and 1 only when something
-crashed.
+Only what is particular to Anthropic is here (the mock server, the calls, the usage both
+libraries must record); the method, and with it the exit codes (0 also when a budget is missed,
+1 when something crashed), is ``bench_sdk.py``'s, as for ``bench_openai.py``. Run this file as a
+script, so that its own folder is on ``sys.path``.
 """
 
 from __future__ import annotations
@@ -23,10 +21,9 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator
 from typing import Any
 
-from bench_sdk import CallCase, SdkBench, Session, http_label, http_module, load_library, main
+from bench_sdk import CallCase, MockServer, SdkBench, main
 
 # --------------------------------------------------------------------------------------------------
 # The mock Anthropic server: realistic bodies, built once; answered in process.
@@ -186,102 +183,46 @@ STREAM_EVENTS = len(_stream_events())  # 20
 CALLER_EVENTS = sum(1 for event in _stream_events() if not event.startswith(b"event: ping\n"))
 
 
-class MockAnthropic:
-    """An ``httpx``-style handler answering ``POST /v1/messages`` like the real API.
+class MockAnthropic(MockServer):
+    """Answers ``POST /v1/messages`` like the real API: the ``Message``, or its event stream."""
 
-    It parses each request body as a server would and counts what it was asked.
-
-    Attributes:
-        requests: Requests answered.
-        stream_requests: Requests with ``"stream": true``.
-    """
-
-    def __init__(self, http: Any) -> None:
-        self._http = http
-        self._json_headers = {"content-type": "application/json", **RESPONSE_HEADERS}
-        self._sse_headers = {
-            "content-type": "text/event-stream; charset=utf-8",
-            "cache-control": "no-cache",
-            **RESPONSE_HEADERS,
-        }
+    def __init__(self, sdk: Any) -> None:
+        super().__init__(sdk, RESPONSE_HEADERS, {"cache-control": "no-cache"})
         self._events = _stream_events()
-        self.requests = 0
-        self.stream_requests = 0
 
-    def __call__(self, request: Any) -> Any:
-        """Answer one request (the ``MockTransport`` handler)."""
-        self.requests += 1
-        body = json.loads(request.content)
-        if not body.get("stream"):
-            return self._http.Response(200, content=MESSAGE_BODY, headers=self._json_headers)
-        self.stream_requests += 1
-        # An iterator, so the SDK reads the body event by event, as from a socket.
-        events: Iterator[bytes] = iter(self._events)
-        return self._http.Response(200, content=events, headers=self._sse_headers)
+    def json_body(self, request: dict[str, Any]) -> bytes:
+        """Return the ``Message``, whatever was asked."""
+        return MESSAGE_BODY
 
-
-def _make_client(anthropic: Any, mock: MockAnthropic, http: Any) -> Any:
-    return anthropic.Anthropic(
-        api_key="sk-ant-test",
-        base_url="https://api.anthropic.com",
-        http_client=http.Client(transport=http.MockTransport(mock)),
-    )
+    def sse_events(self, request: dict[str, Any]) -> list[bytes]:
+        """Return the 20 events of the streamed ``Message``."""
+        return self._events
 
 
 # --------------------------------------------------------------------------------------------------
 # What is measured: the calls, and what each worker runs them with.
 # --------------------------------------------------------------------------------------------------
 
+REQUEST = {"model": MODEL, "max_tokens": MAX_TOKENS, "system": SYSTEM, "messages": MESSAGES}
 CASES = (
-    CallCase("chat", "`messages.create` → `Message` with prompt-cache usage", 40),
+    CallCase("chat", "`messages.create` → `Message` with prompt-cache usage", 40, REQUEST),
     CallCase(
         "stream",
         f"`messages.create(stream=True)`, {STREAM_EVENTS} SSE events sent, the {CALLER_EVENTS} "
         "the SDK yields (all but `ping`) consumed",
         30,
+        {**REQUEST, "stream": True},
         stream_items=CALLER_EVENTS,
         item_name="events",
     ),
 )
 
 
-def _session(name: str) -> Session:
-    """Import anthropic (and the library), build the client and the callables a worker needs."""
-    lib, toggle = load_library(name, "anthropic")
-    import anthropic
-
-    lib.version = lib.version or anthropic.__version__
-    http = http_module(anthropic)
-    mock = MockAnthropic(http)
-    # One client for the whole worker, as an application keeps one. ``messages.create`` is looked
-    # up on every call (never bound once), so autolog's patch of the class is seen.
-    messages = _make_client(anthropic, mock, http).messages
-
-    def chat(n: int) -> None:
-        for _ in range(n):
-            messages.create(model=MODEL, max_tokens=MAX_TOKENS, system=SYSTEM, messages=MESSAGES)
-
-    def stream(n: int) -> None:
-        for _ in range(n):
-            for _event in messages.create(
-                model=MODEL, max_tokens=MAX_TOKENS, system=SYSTEM, messages=MESSAGES, stream=True
-            ):
-                pass
-
-    def probe(case: str) -> int:
-        if case == "chat":
-            messages.create(model=MODEL, max_tokens=MAX_TOKENS, system=SYSTEM, messages=MESSAGES)
-            return 0
-        events = messages.create(
-            model=MODEL, max_tokens=MAX_TOKENS, system=SYSTEM, messages=MESSAGES, stream=True
-        )
-        return sum(1 for _ in events)
-
-    def requests() -> dict[str, int]:
-        return {"total": mock.requests, "stream": mock.stream_requests}
-
-    runners = {"chat": chat, "stream": stream}
-    return Session(lib, toggle, runners, probe, requests, http_label(http))
+def _messages(anthropic: Any, http_client: Any) -> Any:
+    client = anthropic.Anthropic(
+        api_key="sk-ant-test", base_url="https://api.anthropic.com", http_client=http_client
+    )
+    return client.messages
 
 
 def _request_note(requests: dict[str, int]) -> str:
@@ -296,7 +237,8 @@ BENCH = SdkBench(
     script=os.path.abspath(__file__),
     title="Anthropic autolog overhead: tracewire vs MLflow",
     cases=CASES,
-    session=_session,
+    mock=MockAnthropic,
+    resource=_messages,
     expected_usage=EXPECTED_USAGE,
     patched=("anthropic.resources.messages", "Messages", "create"),
     request_note=_request_note,

@@ -23,10 +23,9 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator
 from typing import Any
 
-from bench_sdk import CallCase, SdkBench, Session, http_label, http_module, load_library, main
+from bench_sdk import CallCase, MockServer, SdkBench, main
 
 # --------------------------------------------------------------------------------------------------
 # The mock OpenAI server: realistic bodies, built once; answered in process.
@@ -148,47 +147,33 @@ def _stream_events(*, include_usage: bool) -> list[bytes]:
 STREAM_CHUNKS = len(_stream_events(include_usage=True)) - 1  # 20; [DONE] is no chunk
 
 
-class MockOpenAI:
-    """An ``httpx``-style handler answering ``POST /chat/completions`` like the real API.
+class MockOpenAI(MockServer):
+    """Answers ``POST /chat/completions`` like the real API.
 
-    It parses each request body as a server would, answers a streamed request with the usage
-    chunk only when ``stream_options.include_usage`` is set, and counts what it was asked.
+    A streamed request gets the usage chunk only when ``stream_options.include_usage`` is set.
 
     Attributes:
-        requests: Requests answered.
-        stream_requests: Requests with ``"stream": true``.
         usage_requested: Streamed requests that asked for ``include_usage``.
     """
 
-    def __init__(self, http: Any) -> None:
-        self._http = http
-        self._json_headers = {"content-type": "application/json", **RESPONSE_HEADERS}
-        self._sse_headers = {"content-type": "text/event-stream; charset=utf-8", **RESPONSE_HEADERS}
+    def __init__(self, sdk: Any) -> None:
+        super().__init__(sdk, RESPONSE_HEADERS)
         self._events = {flag: _stream_events(include_usage=flag) for flag in (False, True)}
-        self.requests = 0
-        self.stream_requests = 0
         self.usage_requested = 0
 
-    def __call__(self, request: Any) -> Any:
-        """Answer one request (the ``MockTransport`` handler)."""
-        self.requests += 1
-        body = json.loads(request.content)
-        if not body.get("stream"):
-            return self._http.Response(200, content=CHAT_BODY, headers=self._json_headers)
-        self.stream_requests += 1
-        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+    def json_body(self, request: dict[str, Any]) -> bytes:
+        """Return the ``ChatCompletion``, whatever was asked."""
+        return CHAT_BODY
+
+    def sse_events(self, request: dict[str, Any]) -> list[bytes]:
+        """Return the streamed answer, with the usage chunk if the request asked for it."""
+        include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
         self.usage_requested += include_usage
-        # An iterator, so the SDK reads the body event by event, as from a socket.
-        events: Iterator[bytes] = iter(self._events[include_usage])
-        return self._http.Response(200, content=events, headers=self._sse_headers)
+        return self._events[include_usage]
 
-
-def _make_client(openai: Any, mock: MockOpenAI, http: Any) -> Any:
-    return openai.OpenAI(
-        api_key="sk-test",
-        base_url="https://api.openai.com/v1",
-        http_client=http.Client(transport=http.MockTransport(mock)),
-    )
+    def counters(self) -> dict[str, int]:
+        """Return what the server was asked, streamed requests asking for usage included."""
+        return {**super().counters(), "stream_with_include_usage": self.usage_requested}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -196,58 +181,33 @@ def _make_client(openai: Any, mock: MockOpenAI, http: Any) -> Any:
 # --------------------------------------------------------------------------------------------------
 
 CASES = (
-    CallCase("chat", "`chat.completions.create` → `ChatCompletion` with usage", 30),
+    CallCase(
+        "chat",
+        "`chat.completions.create` → `ChatCompletion` with usage",
+        30,
+        {"model": MODEL, "messages": MESSAGES},
+    ),
     CallCase(
         "stream",
         f"`chat.completions.create(stream=True)`, {STREAM_CHUNKS} chunks consumed "
         '(all three pass `stream_options={"include_usage": True}`)',
         15,
+        {
+            "model": MODEL,
+            "messages": MESSAGES,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        },
         stream_items=STREAM_CHUNKS,
     ),
 )
 
 
-def _session(name: str) -> Session:
-    """Import openai (and the library), build the client and the callables a worker needs."""
-    lib, toggle = load_library(name, "openai")
-    import openai
-
-    lib.version = lib.version or openai.__version__
-    http = http_module(openai)
-    mock = MockOpenAI(http)
-    # One client for the whole worker, as an application keeps one. ``completions.create`` is
-    # looked up on every call (never bound once), so autolog's patch of the class is seen.
-    completions = _make_client(openai, mock, http).chat.completions
-
-    def chat(n: int) -> None:
-        for _ in range(n):
-            completions.create(model=MODEL, messages=MESSAGES)
-
-    def stream(n: int) -> None:
-        for _ in range(n):
-            for _chunk in completions.create(
-                model=MODEL, messages=MESSAGES, stream=True, stream_options={"include_usage": True}
-            ):
-                pass
-
-    def probe(case: str) -> int:
-        if case == "chat":
-            completions.create(model=MODEL, messages=MESSAGES)
-            return 0
-        chunks = completions.create(
-            model=MODEL, messages=MESSAGES, stream=True, stream_options={"include_usage": True}
-        )
-        return sum(1 for _ in chunks)
-
-    def requests() -> dict[str, int]:
-        return {
-            "total": mock.requests,
-            "stream": mock.stream_requests,
-            "stream_with_include_usage": mock.usage_requested,
-        }
-
-    runners = {"chat": chat, "stream": stream}
-    return Session(lib, toggle, runners, probe, requests, http_label(http))
+def _completions(openai: Any, http_client: Any) -> Any:
+    client = openai.OpenAI(
+        api_key="sk-test", base_url="https://api.openai.com/v1", http_client=http_client
+    )
+    return client.chat.completions
 
 
 def _request_note(requests: dict[str, int]) -> str:
@@ -263,7 +223,8 @@ BENCH = SdkBench(
     script=os.path.abspath(__file__),
     title="OpenAI autolog overhead: tracewire vs MLflow",
     cases=CASES,
-    session=_session,
+    mock=MockOpenAI,
+    resource=_completions,
     expected_usage=EXPECTED_USAGE,
     patched=("openai.resources.chat.completions", "Completions", "create"),
     request_note=_request_note,

@@ -31,8 +31,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench_core import clean_env, dist_version, guard_network, machine
-from bench_openai import CASES, _session
-from bench_sdk import OVERHEAD_BUDGET_PCT
+from bench_openai import BENCH, CASES
+from bench_sdk import OVERHEAD_BUDGET_PCT, start_session
 
 WORKERS = ("openai", "tracewire", "mlflow")
 LABELS = {"openai": "uninstrumented", "tracewire": "tracewire", "mlflow": "mlflow"}
@@ -43,7 +43,7 @@ CALLS = {"chat": (10, 110), "stream": (5, 45)}
 def worker(name: str, case: str, calls: int) -> int:
     """Run ``calls`` calls of ``case`` with autolog on (for the libraries), after a warm-up."""
     guard_network()
-    session = _session(name)
+    session = start_session(BENCH, name)
     if session.toggle is not None:
         session.toggle(True)
     run, lib = session.runners[case], session.lib

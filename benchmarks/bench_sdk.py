@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,6 +74,7 @@ class CallCase:
         key: Stable identifier used in the worker's JSON.
         title: Markdown label.
         calls: Calls per batch.
+        kwargs: The arguments of each ``create`` call, the same in every worker.
         stream_items: For a streamed call, how many items the caller must see per call (the
             footer checks it); ``None`` for a plain call.
         item_name: What the footer calls those items ("chunks", "events").
@@ -82,6 +83,7 @@ class CallCase:
     key: str
     title: str
     calls: int
+    kwargs: Mapping[str, Any]
     stream_items: int | None = None
     item_name: str = "chunks"
 
@@ -119,12 +121,16 @@ class SdkBench:
         script: Absolute path of the SDK's benchmark script, re-run for workers and probes.
         title: The report's heading.
         cases: The measured calls.
-        session: Builds a worker's ``Session`` from the worker's name.
+        mock: Builds the mock server from the imported SDK module.
+        resource: Builds the client, as an application does, from the SDK module and an HTTP
+            client of the mock server, and returns the resource whose ``create`` the cases call
+            (``client.chat.completions``).
         expected_usage: What both libraries must record as the span's and the trace's token
             usage (only these keys are compared; extra keys are shown, not judged).
         patched: ``(module, class, method)`` that autolog patches; each probe checks that it
             really changed, and changed back on ``autolog(disable=True)``.
-        request_note: Formats the mock's request counters (``Session.requests``) for the footer.
+        request_note: Formats the mock's request counters (``MockServer.counters``) for the
+            footer.
         usage_gaps: ``(library, case key)`` pairs for which that library records no token usage
             by design, with the reason; the footer says so instead of flagging the trace.
         notes: Extra header lines (markdown, without the leading dash).
@@ -134,7 +140,8 @@ class SdkBench:
     script: str
     title: str
     cases: tuple[CallCase, ...]
-    session: Callable[[str], Session]
+    mock: Callable[[Any], MockServer]
+    resource: Callable[[Any, Any], Any]
     expected_usage: Mapping[str, int]
     patched: tuple[str, str, str]
     request_note: Callable[[dict[str, int]], str]
@@ -227,9 +234,112 @@ def http_module(sdk: Any) -> Any:
     return sys.modules[base.__module__.split(".")[0]]
 
 
-def http_label(http: Any) -> str:
-    """Name an HTTP library module with its version, as the report's header shows it."""
-    return f"{http.__name__} {dist_version(http.__name__)}"
+class MockServer:
+    """Base of the SDK mock servers: an ``httpx``-style handler answering one JSON endpoint.
+
+    It parses each request body as a server would, answers a plain request with the body of
+    ``json_body`` and a streamed one (``"stream": true``) with the SSE events of ``sse_events``,
+    fed to the SDK one by one, and counts what it was asked. Bodies and headers are built once.
+
+    Args:
+        sdk: The imported SDK module; the server speaks its HTTP library (see ``http_module``).
+        headers: Response headers besides ``content-type``, as the real API sends them.
+        sse_headers: Headers only streamed responses carry.
+
+    Attributes:
+        http_label: The HTTP library's name and version, for the report.
+        requests: Requests answered.
+        stream_requests: Requests with ``"stream": true``.
+    """
+
+    def __init__(
+        self, sdk: Any, headers: Mapping[str, str], sse_headers: Mapping[str, str] = {}
+    ) -> None:
+        self._http = http = http_module(sdk)
+        self.http_label = f"{http.__name__} {dist_version(http.__name__)}"
+        self._json_headers = {"content-type": "application/json", **headers}
+        self._sse_headers = {
+            "content-type": "text/event-stream; charset=utf-8",
+            **sse_headers,
+            **headers,
+        }
+        self.requests = 0
+        self.stream_requests = 0
+
+    def json_body(self, request: dict[str, Any]) -> bytes:
+        """Return the answer to a plain request, whose parsed JSON body is ``request``."""
+        raise NotImplementedError
+
+    def sse_events(self, request: dict[str, Any]) -> Sequence[bytes]:
+        """Return the SSE events answering a streamed request, one ``bytes`` each."""
+        raise NotImplementedError
+
+    def __call__(self, request: Any) -> Any:
+        """Answer one request (the ``MockTransport`` handler)."""
+        self.requests += 1
+        body = json.loads(request.content)
+        if not body.get("stream"):
+            return self._http.Response(
+                200, content=self.json_body(body), headers=self._json_headers
+            )
+        self.stream_requests += 1
+        # An iterator, so the SDK reads the body event by event, as from a socket.
+        events: Iterator[bytes] = iter(self.sse_events(body))
+        return self._http.Response(200, content=events, headers=self._sse_headers)
+
+    def http_client(self) -> Any:
+        """Return a client of the HTTP library that sends every request to this server."""
+        return self._http.Client(transport=self._http.MockTransport(self))
+
+    def counters(self) -> dict[str, int]:
+        """Return what the server was asked, for the footer."""
+        return {"total": self.requests, "stream": self.stream_requests}
+
+
+def start_session(bench: SdkBench, name: str) -> Session:
+    """Set up a worker: its library first, then the SDK, the mock server and one client.
+
+    Args:
+        bench: The SDK's benchmark.
+        name: The worker: the SDK's name (uninstrumented), ``"tracewire"`` or ``"mlflow"``.
+
+    Returns:
+        What the worker measures with.
+    """
+    lib, toggle = load_library(name, bench.sdk)
+    sdk = importlib.import_module(bench.sdk)
+    mock = bench.mock(sdk)
+    # One client for the whole worker, as an application keeps one. ``create`` is looked up on
+    # the resource on every call (never bound once), so autolog's patch of the class is seen.
+    resource = bench.resource(sdk, mock.http_client())
+    cases = {case.key: case for case in bench.cases}
+
+    def probe(key: str) -> int:
+        case = cases[key]
+        result = resource.create(**case.kwargs)
+        return 0 if case.stream_items is None else sum(1 for _ in result)
+
+    runners = {case.key: _runner(resource, case) for case in bench.cases}
+    return Session(lib, toggle, runners, probe, mock.counters, mock.http_label)
+
+
+def _runner(resource: Any, case: CallCase) -> Callable[[int], None]:
+    """Return ``run(n)``: ``n`` calls of the case in a tight loop, each stream read to its end."""
+    kwargs = dict(case.kwargs)
+    if case.stream_items is None:
+
+        def run(n: int) -> None:
+            for _ in range(n):
+                resource.create(**kwargs)
+
+    else:
+
+        def run(n: int) -> None:
+            for _ in range(n):
+                for _item in resource.create(**kwargs):
+                    pass
+
+    return run
 
 
 def _output_preview(outputs: Any) -> str:
@@ -340,7 +450,7 @@ def worker(bench: SdkBench, name: str, plan: Plan) -> int:
     attempts = guard_network()
     result: dict[str, Any] = {"worker": name, "cases": {}, "network_attempts": attempts}
     try:
-        session = bench.session(name)
+        session = start_session(bench, name)
         result["version"] = session.lib.version
         result["http"] = session.http
     except Exception:
