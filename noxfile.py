@@ -131,9 +131,10 @@ def anthropic(session: nox.Session, anthropic: str) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Benchmark tracewire against mlflow-tracing side by side, in one run (not in the default set)."""
-    session.install(".[openai]", MLFLOW_TRACING)
+    session.install(".[openai,anthropic]", MLFLOW_TRACING)
     session.run("python", "benchmarks/bench_core.py", *session.posargs)
     session.run("python", "benchmarks/bench_openai.py", *session.posargs)
+    session.run("python", "benchmarks/bench_anthropic.py", *session.posargs)
     if shutil.which("valgrind"):
         session.run("python", "benchmarks/bench_openai_instructions.py")
     else:
