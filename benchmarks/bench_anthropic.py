@@ -127,7 +127,8 @@ MESSAGE_BODY = _json(_message([{"type": "text", "text": ANSWER}], "end_turn", US
 
 def _sse_event(data: dict[str, Any]) -> bytes:
     # The Messages API names every event twice: in the SSE `event:` field and in the JSON `type`.
-    return b"event: " + data["type"].encode() + b"\ndata: " + _json(data) + b"\n\n"
+    kind: str = data["type"]
+    return b"event: " + kind.encode() + b"\ndata: " + _json(data) + b"\n\n"
 
 
 def _stream_events() -> list[bytes]:

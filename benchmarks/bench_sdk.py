@@ -209,12 +209,11 @@ def load_library(
     """
     if worker == "mlflow":
         lib: Library | Uninstrumented = MlflowLibrary()
-        import mlflow as module
     elif worker == "tracewire":
         lib = TracewireLibrary()
-        import tracewire as module
     else:
         return Uninstrumented(), None
+    module = importlib.import_module(worker)  # imported already by the bookkeeping above
 
     def toggle(on: bool) -> None:
         getattr(module, sdk).autolog(disable=not on)
