@@ -10,7 +10,8 @@ secret, which arguments are content rather than parameters, the tools' shape) is
 from __future__ import annotations
 
 from tracewire._constants import SpanAttributeKey
-from tracewire._fluent import start_span_no_context
+from tracewire._context import ACTIVE_SPAN, begin_span
+from tracewire._json import snapshot
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,6 +26,11 @@ if TYPE_CHECKING:
 # name so that every SDK and every version's classes are recognised without importing them.
 _SENTINEL_TYPES = frozenset({"NotGiven", "Omit"})
 _SCALARS = (str, int, float, bool)
+_SPAN_TYPE = SpanAttributeKey.SPAN_TYPE
+_PROVIDER = SpanAttributeKey.MODEL_PROVIDER
+_MESSAGE_FORMAT = SpanAttributeKey.MESSAGE_FORMAT
+_CHAT_TOOLS = SpanAttributeKey.CHAT_TOOLS
+_INPUTS = SpanAttributeKey.INPUTS
 
 
 def is_given(value: Any) -> bool:
@@ -136,14 +142,17 @@ class RequestRules:
         Returns:
             The started span (a ``NoOpSpan`` when nothing is recorded).
         """
+        # What start_span_no_context does, without its generic copies: every call of the SDK
+        # runs this. The parameters are scalars and both dicts are new, so the span takes them
+        # over as they are; only the containers inside the inputs are copied.
         inputs = self.inputs(kwargs)
         attributes = self.parameters(inputs)
-        attributes[SpanAttributeKey.MODEL_PROVIDER] = self.provider
-        attributes[SpanAttributeKey.MESSAGE_FORMAT] = self.provider
+        attributes[_SPAN_TYPE] = span_type
+        attributes[_PROVIDER] = self.provider
+        attributes[_MESSAGE_FORMAT] = self.provider
         if "tools" in inputs:
             tools = self.chat_tools(inputs["tools"])
             if tools is not None:
-                attributes[SpanAttributeKey.CHAT_TOOLS] = tools
-        return start_span_no_context(
-            name, span_type=span_type, inputs=inputs, attributes=attributes
-        )
+                attributes[_CHAT_TOOLS] = snapshot(tools)
+        attributes[_INPUTS] = snapshot(inputs, owned=True)
+        return begin_span(name, ACTIVE_SPAN.get(), attributes)
