@@ -43,12 +43,13 @@ class Reply:
     Attributes:
         status: HTTP status code.
         headers: Response headers, sent in this order (no Date or Server headers).
-        parts: Body pieces (one SSE event each for streams).
+        parts: Body pieces (one SSE event each for streams); ``bytes`` for binary framings such
+            as AWS event streams, sent as they are.
     """
 
     status: int
     headers: dict[str, str]
-    parts: list[str]
+    parts: list[str] | list[bytes]
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,11 @@ def require(condition: bool, message: str) -> None:
         raise CassetteMismatchError(message)
 
 
+def encoded(part: str | bytes) -> bytes:
+    """A reply's body piece as sent: text as UTF-8, binary framing unchanged."""
+    return part if isinstance(part, bytes) else part.encode()
+
+
 class FixtureHandler(BaseHTTPRequestHandler):
     """Answers each POST with the reply the server's ``answer`` gives for the JSON request body."""
 
@@ -94,7 +100,7 @@ class FixtureHandler(BaseHTTPRequestHandler):
         for name, value in reply.headers.items():
             self.send_header(name, value)
         if self.server.content_length:
-            body = "".join(reply.parts).encode()
+            body = b"".join(encoded(part) for part in reply.parts)
             self.send_header("content-length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -102,7 +108,7 @@ class FixtureHandler(BaseHTTPRequestHandler):
             return
         self.end_headers()
         for part in reply.parts:  # flushed one by one, as a server streams events
-            self.wfile.write(part.encode())
+            self.wfile.write(encoded(part))
             self.wfile.flush()
 
     def log_message(self, format: str, *args: Any) -> None:

@@ -25,9 +25,12 @@ Python and OS rewrites identical files (only ``user-agent`` and ``x-stainless-*`
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import struct
 import sys
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +63,14 @@ VERTEX_PATH = (
     f"/v1/projects/{VERTEX_PROJECT}/locations/{VERTEX_REGION}/publishers/anthropic/models/"
 )
 VERTEX_CALLS = (":rawPredict", ":streamRawPredict")
+# Bedrock names the model in the path and the call kind after it.
+BEDROCK_REGION = "us-east-1"
+BEDROCK_ORIGIN = f"https://bedrock-runtime.{BEDROCK_REGION}.amazonaws.com"
+BEDROCK_CALLS = ("/invoke", "/invoke-with-response-stream")
+# A Bedrock model id (inference profiles aside): the SDK puts it into the path, quoted with ':'
+# kept, and its deprecated-model check (an exact match on first-party ids) never warns for it.
+BEDROCK_MODEL = "anthropic.claude-haiku-4-5-20251001-v1:0"
+BEDROCK_RESPONSE_MODEL = "claude-haiku-4-5-20251001"
 MODEL = "claude-opus-4-7"  # not on the SDK's DEPRECATED_MODELS list, so no warning
 MAX_TOKENS = 64
 MESSAGES = [{"role": "user", "content": "Say hello."}]
@@ -85,7 +96,44 @@ CACHED_SYSTEM = [
 PARSE_MESSAGES = [{"role": "user", "content": "Paris facts"}]
 CITY_JSON = '{"name":"Paris","country":"France"}'
 BETAS = ["token-efficient-tools-2025-02-19"]
-SECRET_HEADERS = ["x-api-key", "authorization", "cookie"]  # Vertex: a bearer token
+# Extended thinking: the budget must be at least 1024 tokens and below max_tokens.
+THINKING = {"type": "enabled", "budget_tokens": 1024}
+THINKING_MAX_TOKENS = 2048
+THINKING_TEXT = ("The user wants a greeting.", " A short one will do.")
+DOCUMENT_TEXT = "The grass is green. The sky is blue."
+CITATION_MESSAGES = [
+    {
+        "role": "user",
+        "content": [
+            {
+                "type": "document",
+                "source": {"type": "text", "media_type": "text/plain", "data": DOCUMENT_TEXT},
+                "title": "My Document",
+                "citations": {"enabled": True},
+            },
+            {"type": "text", "text": "What color is the grass?"},
+        ],
+    }
+]
+# A char_location citation as the API documents it: the cited sentence of the plain-text document.
+CITATION = {
+    "type": "char_location",
+    "cited_text": "The grass is green.",
+    "document_index": 0,
+    "document_title": "My Document",
+    "start_char_index": 0,
+    "end_char_index": 20,
+}
+# Vertex sends a bearer token in `authorization`; Bedrock a SigV4 signature there, plus the signing
+# time and (with temporary credentials) a session token in x-amz-* headers.
+SECRET_HEADERS = [
+    "x-api-key",
+    "authorization",
+    "cookie",
+    "x-amz-date",
+    "x-amz-security-token",
+    "x-amz-content-sha256",
+]
 # Environment variables the SDK reads; cleared so that recordings do not depend on the shell.
 SDK_ENVIRONMENT = [
     "ANTHROPIC_API_KEY",
@@ -93,6 +141,14 @@ SDK_ENVIRONMENT = [
     "ANTHROPIC_BASE_URL",
     "ANTHROPIC_OPEN_TELEMETRY",
     "ANTHROPIC_LOG",
+    "ANTHROPIC_BEDROCK_BASE_URL",
+    "AWS_BEARER_TOKEN_BEDROCK",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
 ]
 
 
@@ -265,6 +321,177 @@ def cached_stream(name: str, _request: Json) -> Reply:
     )
 
 
+def signature(name: str) -> str:
+    """A stable stand-in for a thinking block's opaque, base64 ``signature``."""
+    digest = b"".join(
+        hashlib.sha256(f"{name}/signature/{part}".encode()).digest() for part in range(3)
+    )
+    return base64.b64encode(digest).decode()
+
+
+def thinking_message(name: str, _request: Json) -> Reply:
+    """Reply with a ``thinking`` block (text and signature) then the answer's text block."""
+    content = [
+        {"type": "thinking", "thinking": "".join(THINKING_TEXT), "signature": signature(name)},
+        {"type": "text", "text": "Hello!"},
+    ]
+    return json_reply(name, message(name, content, "end_turn", usage(14, 42)))
+
+
+def thinking_stream(name: str, _request: Json) -> Reply:
+    """Stream a thinking block (thinking_delta pieces, then one signature_delta) and a text block."""
+    thinking_block = {"type": "thinking", "thinking": "", "signature": ""}
+    thinking_deltas: list[Json] = [
+        *({"type": "thinking_delta", "thinking": piece} for piece in THINKING_TEXT),
+        {"type": "signature_delta", "signature": signature(name)},
+    ]
+    return event_stream(
+        name,
+        [
+            (thinking_block, thinking_deltas),
+            ({"type": "text", "text": ""}, text_deltas("Hello", "!")),
+        ],
+        "end_turn",
+        usage(14, 3),
+        {"output_tokens": 42},
+    )
+
+
+def citation_message(name: str, _request: Json) -> Reply:
+    """Reply as the API does with citations on: the cited span is its own text block."""
+    content = [
+        {"type": "text", "text": "According to the document, "},
+        {"type": "text", "text": "the grass is green", "citations": [CITATION]},
+        {"type": "text", "text": "."},
+    ]
+    return json_reply(name, message(name, content, "end_turn", usage(610, 21)))
+
+
+def citation_stream(name: str, _request: Json) -> Reply:
+    """Stream the same three text blocks; the cited one gets a ``citations_delta`` first."""
+    text_block = {"type": "text", "text": ""}
+    cited: list[Json] = [
+        {"type": "citations_delta", "citation": CITATION},
+        *text_deltas("the grass ", "is green"),
+    ]
+    return event_stream(
+        name,
+        [
+            (text_block, text_deltas("According to ", "the document, ")),
+            (text_block, cited),
+            (text_block, text_deltas(".")),
+        ],
+        "end_turn",
+        usage(610, 1),
+        {"output_tokens": 21},
+    )
+
+
+# -- Amazon Bedrock ---------------------------------------------------------------------------------
+
+
+def bedrock_usage(input_tokens: int, output_tokens: int) -> Json:
+    """``usage`` as Bedrock returns it: token and cache counts, no service tier."""
+    return {
+        "input_tokens": input_tokens,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+        "output_tokens": output_tokens,
+    }
+
+
+def bedrock_headers(name: str, content_type: str) -> dict[str, str]:
+    """The headers Bedrock Runtime answers with: its request id (a UUID) and content type."""
+    digest = hashlib.sha256(f"{name}/requestid".encode()).hexdigest()
+    request_id = f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
+    return {"content-type": content_type, "x-amzn-requestid": request_id}
+
+
+def bedrock_message(name: str, _request: Json) -> Reply:
+    """``InvokeModel``: the Messages API body, with Bedrock's token-count headers."""
+    body = message(name, [{"type": "text", "text": "Hello!"}], "end_turn", bedrock_usage(14, 5))
+    body["model"] = BEDROCK_RESPONSE_MODEL
+    headers = {
+        **bedrock_headers(name, "application/json"),
+        "x-amzn-bedrock-invocation-latency": "412",
+        "x-amzn-bedrock-output-token-count": "5",
+        "x-amzn-bedrock-input-token-count": "14",
+    }
+    return Reply(200, headers, [json.dumps(body)])
+
+
+def event_stream_frame(headers: dict[str, str], payload: bytes) -> bytes:
+    """Encode one AWS event-stream message (what botocore's ``EventStreamBuffer`` decodes).
+
+    The framing: a 12-byte prelude (total length, headers length, CRC32 of those 8 bytes), the
+    headers (each a 1-byte name length, the name, type 7 = string, a 2-byte value length, the
+    value), the payload, and a CRC32 of everything before it. All integers are big-endian.
+    botocore only decodes this framing, hence this encoder.
+    """
+    encoded_headers = b"".join(
+        struct.pack(">B", len(key)) + key + b"\x07" + struct.pack(">H", len(value)) + value
+        for key, value in ((k.encode(), v.encode()) for k, v in headers.items())
+    )
+    total_length = 12 + len(encoded_headers) + len(payload) + 4
+    prelude = struct.pack(">II", total_length, len(encoded_headers))
+    prelude += struct.pack(">I", zlib.crc32(prelude))
+    frame = prelude + encoded_headers + payload
+    return frame + struct.pack(">I", zlib.crc32(frame))
+
+
+# The headers of every frame carrying a model event (the service model's `chunk` event).
+CHUNK_HEADERS = {
+    ":event-type": "chunk",
+    ":content-type": "application/json",
+    ":message-type": "event",
+}
+
+
+def chunk_frame(event: Json) -> bytes:
+    """One Messages API stream event as Bedrock frames it: ``{"bytes": <base64 of its JSON>}``."""
+    data = base64.b64encode(json.dumps(event, separators=(",", ":")).encode()).decode()
+    return event_stream_frame(CHUNK_HEADERS, json.dumps({"bytes": data}).encode())
+
+
+def bedrock_stream(name: str, _request: Json) -> Reply:
+    """``InvokeModelWithResponseStream``: each Messages API stream event in one ``chunk`` frame.
+
+    A chunk's payload is ``{"bytes": "<base64 of the event's JSON>"}``. Bedrock sends no ``ping``
+    and adds ``amazon-bedrock-invocationMetrics`` to ``message_stop``.
+    """
+    start = message(name, [], None, bedrock_usage(14, 1))
+    start["model"] = BEDROCK_RESPONSE_MODEL
+    events: list[Json] = [
+        {"type": "message_start", "message": start},
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        *(
+            {"type": "content_block_delta", "index": 0, "delta": delta}
+            for delta in text_deltas("Hello", " there", "!")
+        ),
+        {"type": "content_block_stop", "index": 0},
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+            "usage": {"output_tokens": 5},
+        },
+        {
+            "type": "message_stop",
+            "amazon-bedrock-invocationMetrics": {
+                "inputTokenCount": 14,
+                "outputTokenCount": 5,
+                "invocationLatency": 412,
+                "firstByteLatency": 231,
+            },
+        },
+    ]
+    frames = [chunk_frame(event) for event in events]
+    headers = {
+        **bedrock_headers(name, "application/vnd.amazon.eventstream"),
+        "x-amzn-bedrock-content-type": "application/json",
+    }
+    return Reply(200, headers, frames)
+
+
 def error(status: int, kind: str, text: str, **headers: str) -> Callable[[str, Json], Reply]:
     """Reply with the API's error body."""
 
@@ -346,6 +573,20 @@ def summarize_parsed(result: Any) -> Outcome:
 def create(client: anthropic.Anthropic, **kwargs: Any) -> Any:
     """``messages.create`` with the arguments every cassette shares."""
     return client.messages.create(model=MODEL, max_tokens=MAX_TOKENS, **kwargs)
+
+
+def think(client: anthropic.Anthropic, **kwargs: Any) -> Any:
+    """``messages.create`` with extended thinking on (and room for its budget)."""
+    return client.messages.create(
+        model=MODEL, max_tokens=THINKING_MAX_TOKENS, thinking=THINKING, **kwargs
+    )
+
+
+def bedrock_create(client: anthropic.AnthropicBedrock, **kwargs: Any) -> Any:
+    """``messages.create`` through Bedrock, which takes Bedrock's model id."""
+    return client.messages.create(
+        model=BEDROCK_MODEL, max_tokens=MAX_TOKENS, messages=MESSAGES, system=SYSTEM, **kwargs
+    )
 
 
 # The SDK's Stream drops the API's `ping` events: callers never see them.
@@ -479,6 +720,66 @@ CASSETTES = [
         client=lambda origin: vertex_client(origin),  # noqa: PLW0108 - defined below
     ),
     Cassette(
+        "messages_thinking",
+        lambda c: summarize_message(think(c, messages=MESSAGES)),
+        thinking_message,
+        {"content": ["thinking", "text"], "stop_reason": "end_turn", "usage": usage(14, 42)},
+    ),
+    Cassette(
+        "messages_stream_thinking",
+        lambda c: summarize_events(think(c, messages=MESSAGES, stream=True)),
+        thinking_stream,
+        {
+            "events": [
+                "message_start",
+                "content_block_start",
+                *["content_block_delta"] * 3,
+                "content_block_stop",
+                *STREAM_EVENTS[1:3],
+                "content_block_delta",
+                *STREAM_EVENTS[5:],
+            ]
+        },
+    ),
+    Cassette(
+        "messages_citations",
+        lambda c: summarize_message(create(c, messages=CITATION_MESSAGES)),
+        citation_message,
+        {"content": ["text"] * 3, "stop_reason": "end_turn", "usage": usage(610, 21)},
+    ),
+    Cassette(
+        "messages_stream_citations",
+        lambda c: summarize_events(create(c, messages=CITATION_MESSAGES, stream=True)),
+        citation_stream,
+        {
+            "events": [
+                "message_start",
+                *["content_block_start", "content_block_delta", "content_block_delta"],
+                "content_block_stop",
+                *["content_block_start", *["content_block_delta"] * 3, "content_block_stop"],
+                *["content_block_start", "content_block_delta", "content_block_stop"],
+                "message_delta",
+                "message_stop",
+            ]
+        },
+    ),
+    Cassette(
+        "bedrock_messages_create",
+        lambda c: summarize_message(bedrock_create(c)),
+        bedrock_message,
+        {"content": ["text"], "stop_reason": "end_turn", "usage": bedrock_usage(14, 5)},
+        origin=BEDROCK_ORIGIN,
+        client=lambda origin: bedrock_client(origin),  # noqa: PLW0108 - defined below
+    ),
+    Cassette(
+        "bedrock_messages_stream",
+        lambda c: summarize_events(bedrock_create(c, stream=True)),
+        bedrock_stream,
+        {"events": STREAM_EVENTS},
+        origin=BEDROCK_ORIGIN,
+        client=lambda origin: bedrock_client(origin),  # noqa: PLW0108 - defined below
+    ),
+    Cassette(
         "messages_error_429",
         lambda c: summarize_error(lambda: create(c, messages=MESSAGES)),
         error(
@@ -518,11 +819,26 @@ def vertex_client(origin: str) -> anthropic.AnthropicVertex:
     )
 
 
+def bedrock_client(origin: str) -> anthropic.AnthropicBedrock:
+    """A Bedrock client with dummy static keys: botocore signs offline, nothing is looked up."""
+    return anthropic.AnthropicBedrock(
+        aws_access_key="test",
+        aws_secret_key="test",
+        aws_region=BEDROCK_REGION,
+        base_url=None if origin == BEDROCK_ORIGIN else origin,
+        max_retries=0,
+    )
+
+
 def answer(cassette: Cassette | None, path: str, request: Json) -> Reply:
-    """Answer ``POST /v1/messages`` (or a Vertex AI call) with the cassette's reply, else a 404."""
+    """Answer ``POST /v1/messages`` (or a Vertex AI or Bedrock call) with the cassette's reply.
+
+    Anything else gets a 404, so that a recording of an unexpected request fails.
+    """
     path = path.partition("?")[0]  # the beta resource may add `?beta=true`, per SDK version
     vertex = path.startswith(VERTEX_PATH) and path.endswith(VERTEX_CALLS)
-    if cassette is None or (path != PATH and not vertex):
+    bedrock = path.startswith("/model/") and path.endswith(BEDROCK_CALLS)
+    if cassette is None or (path != PATH and not vertex and not bedrock):
         return Reply(404, {"content-type": "application/json"}, ['{"type":"error"}'])
     return cassette.reply(cassette.name, request)
 
