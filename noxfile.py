@@ -123,6 +123,7 @@ def anthropic(session: nox.Session, anthropic: str) -> None:
         *CASSETTE_REQUIREMENTS,
         "pydantic>=2",
         "opentelemetry-sdk",  # anthropic 2.x's own spans must not duplicate ours
+        "boto3",  # AnthropicBedrock signs with it and decodes its event streams with botocore
     )
     session.run("python", "-c", "import anthropic; print('anthropic', anthropic.__version__)")
     session.run("pytest", "tests/integrations/anthropic", "--block-network", *session.posargs)
