@@ -97,7 +97,7 @@ PARSE_MESSAGES = [{"role": "user", "content": "Paris facts"}]
 CITY_JSON = '{"name":"Paris","country":"France"}'
 BETAS = ["token-efficient-tools-2025-02-19"]
 # Extended thinking: the budget must be at least 1024 tokens and below max_tokens.
-THINKING = {"type": "enabled", "budget_tokens": 1024}
+THINKING: Json = {"type": "enabled", "budget_tokens": 1024}
 THINKING_MAX_TOKENS = 2048
 THINKING_TEXT = ("The user wants a greeting.", " A short one will do.")
 DOCUMENT_TEXT = "The grass is green. The sky is blue."
@@ -218,7 +218,7 @@ def text_message(text: str, use: Json) -> Callable[[str, Json], Reply]:
 
 def tool_message(name: str, _request: Json) -> Reply:
     """Reply with a short text block then a ``tool_use`` block for get_weather(Paris)."""
-    content = [
+    content: list[Json] = [
         {"type": "text", "text": "I'll check the weather in Paris."},
         {
             "type": "tool_use",
@@ -359,7 +359,7 @@ def thinking_stream(name: str, _request: Json) -> Reply:
 
 def citation_message(name: str, _request: Json) -> Reply:
     """Reply as the API does with citations on: the cited span is its own text block."""
-    content = [
+    content: list[Json] = [
         {"type": "text", "text": "According to the document, "},
         {"type": "text", "text": "the grass is green", "citations": [CITATION]},
         {"type": "text", "text": "."},
@@ -577,16 +577,14 @@ def create(client: anthropic.Anthropic, **kwargs: Any) -> Any:
 
 def think(client: anthropic.Anthropic, **kwargs: Any) -> Any:
     """``messages.create`` with extended thinking on (and room for its budget)."""
-    return client.messages.create(
-        model=MODEL, max_tokens=THINKING_MAX_TOKENS, thinking=THINKING, **kwargs
-    )
+    request: Json = {"thinking": THINKING, **kwargs}
+    return client.messages.create(model=MODEL, max_tokens=THINKING_MAX_TOKENS, **request)
 
 
 def bedrock_create(client: anthropic.AnthropicBedrock, **kwargs: Any) -> Any:
     """``messages.create`` through Bedrock, which takes Bedrock's model id."""
-    return client.messages.create(
-        model=BEDROCK_MODEL, max_tokens=MAX_TOKENS, messages=MESSAGES, system=SYSTEM, **kwargs
-    )
+    request: Json = {"messages": MESSAGES, "system": SYSTEM, **kwargs}
+    return client.messages.create(model=BEDROCK_MODEL, max_tokens=MAX_TOKENS, **request)
 
 
 # The SDK's Stream drops the API's `ping` events: callers never see them.
