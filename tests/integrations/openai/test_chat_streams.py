@@ -68,18 +68,22 @@ def test_stream_output_is_the_rebuilt_completion(
     assert span.attributes["gen_ai.response.time_to_first_chunk"] > 0
 
 
+def _read_stream_asking_for_usage(client: Any, messages: Any) -> list[Any]:
+    """Every chunk of a stream whose caller set ``include_usage`` themselves."""
+    stream = client.chat.completions.create(
+        model="gpt-4o-mini",
+        messages=messages,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    return list(stream)
+
+
 @pytest.mark.vcr("chat_stream_with_usage.yaml", match_on=MATCH_BODY)
 def test_usage_chunk_the_caller_asked_for_is_passed_on(
     client: Any, messages: Any, last_trace: Any
 ) -> None:
-    chunks = list(
-        client.chat.completions.create(
-            model="gpt-4o-mini",
-            messages=messages,
-            stream=True,
-            stream_options={"include_usage": True},
-        )
-    )
+    chunks = _read_stream_asking_for_usage(client, messages)
 
     assert chunks[-1].choices == []
     assert chunks[-1].usage.total_tokens == 22
@@ -90,14 +94,7 @@ def test_usage_chunk_the_caller_asked_for_is_passed_on(
 def test_changing_the_usage_chunk_after_the_stream_does_not_change_what_was_recorded(
     client: Any, messages: Any, last_trace: Any
 ) -> None:
-    chunks = list(
-        client.chat.completions.create(
-            model="gpt-4o-mini",
-            messages=messages,
-            stream=True,
-            stream_options={"include_usage": True},
-        )
-    )
+    chunks = _read_stream_asking_for_usage(client, messages)
     chunks[-1].usage.prompt_tokens = 1_000
 
     span = last_trace().data.spans[0]
