@@ -43,6 +43,21 @@ def async_client(autolog: None) -> Any:
 
 
 @pytest.fixture
+def hello_event_types() -> list[str]:
+    """The event types the caller sees in the recorded "Say hello." streams (``ping`` dropped)."""
+    return [
+        "message_start",
+        "content_block_start",
+        "content_block_delta",
+        "content_block_delta",
+        "content_block_delta",
+        "content_block_stop",
+        "message_delta",
+        "message_stop",
+    ]
+
+
+@pytest.fixture
 def messages() -> list[dict[str, str]]:
     """The chat the plain cassettes were recorded with."""
     return [{"role": "user", "content": "Say hello."}]
