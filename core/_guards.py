@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     R = TypeVar("R")
     SpanStarter = Callable[[], LiveSpan | NoOpSpan | None]
     SpanFinisher = Callable[[LiveSpan, Any], Any]
+    SpanFailer = Callable[[LiveSpan], None]
 
 
 class guard:  # lowercase: used like a function, `with guard("..."):`
@@ -69,10 +70,14 @@ def _start(start: SpanStarter) -> LiveSpan | NoOpSpan | None:
         return None
 
 
-def _record_failure(span: LiveSpan | NoOpSpan, error: BaseException) -> None:
+def _record_failure(
+    span: LiveSpan | NoOpSpan, error: BaseException, failed: SpanFailer | None
+) -> None:
     if not isinstance(span, LiveSpan):
         return
     try:
+        if failed is not None:
+            failed(span)
         span.record_exception(error)
         span.end()
     except Exception:  # noqa: BLE001 - reported by policy; the host's exception still propagates
@@ -101,6 +106,7 @@ def trace_call(
     *,
     start: SpanStarter,
     finish: SpanFinisher | None = None,
+    failed: SpanFailer | None = None,
 ) -> R:
     """Call ``wrapped(*args, **kwargs)`` inside a span, returning or raising exactly what it does.
 
@@ -118,6 +124,8 @@ def trace_call(
             sets the result as outputs and ends the span. Return a stream proxy that owns the span
             to trace a stream; then do not end the span here. If ``finish`` raises, the span is
             ended and the caller gets the original result.
+        failed: Records what it must on the span when the host call raised, before the span
+            records the exception and ends.
 
     Returns:
         The host call's result, or what ``finish`` returned.
@@ -133,7 +141,7 @@ def trace_call(
         result = wrapped(*args, **kwargs)
     except BaseException as error:
         ACTIVE_SPAN.reset(token)
-        _record_failure(span, error)
+        _record_failure(span, error, failed)
         raise
     ACTIVE_SPAN.reset(token)
     return _finish(span, result, finish)  # type: ignore[no-any-return]
@@ -146,6 +154,7 @@ async def trace_async_call(
     *,
     start: SpanStarter,
     finish: SpanFinisher | None = None,
+    failed: SpanFailer | None = None,
 ) -> R:
     """Await ``wrapped(*args, **kwargs)`` inside a span; the coroutine twin of :func:`trace_call`.
 
@@ -155,6 +164,7 @@ async def trace_async_call(
         kwargs: Its keyword arguments, unchanged.
         start: As in :func:`trace_call`.
         finish: As in :func:`trace_call`; it is a plain (non-async) function.
+        failed: As in :func:`trace_call`.
 
     Returns:
         The awaited result, or what ``finish`` returned.
@@ -170,7 +180,7 @@ async def trace_async_call(
         result = await wrapped(*args, **kwargs)
     except BaseException as error:
         ACTIVE_SPAN.reset(token)
-        _record_failure(span, error)
+        _record_failure(span, error, failed)
         raise
     ACTIVE_SPAN.reset(token)
     return _finish(span, result, finish)  # type: ignore[no-any-return]

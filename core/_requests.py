@@ -9,9 +9,11 @@ secret, which arguments are content rather than parameters, the tools' shape) is
 
 from __future__ import annotations
 
+from functools import partial
+
 from tracewire._constants import SpanAttributeKey
 from tracewire._context import ACTIVE_SPAN, begin_span
-from tracewire._json import snapshot
+from tracewire._json import loads, snapshot
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,7 +27,10 @@ if TYPE_CHECKING:
 # The SDKs' "argument not given" markers (``NOT_GIVEN`` / ``not_given``, ``omit``); matched by class
 # name so that every SDK and every version's classes are recognised without importing them.
 _SENTINEL_TYPES = frozenset({"NotGiven", "Omit"})
-_SCALARS = (str, int, float, bool)
+_SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
+# Arguments the SDKs never send as a top-level field of the JSON body: the header, query and
+# timeout options, and extra_body, whose fields are merged into the body's own.
+_OUTSIDE_BODY = ("extra_headers", "extra_query", "extra_body", "timeout")
 _SPAN_TYPE = SpanAttributeKey.SPAN_TYPE
 _PROVIDER = SpanAttributeKey.MODEL_PROVIDER
 _MESSAGE_FORMAT = SpanAttributeKey.MESSAGE_FORMAT
@@ -46,8 +51,24 @@ def _as_dict(value: Any) -> Any:
     return model_dump(exclude_none=True) if callable(model_dump) else value
 
 
+class _InBody:
+    """Stands for an argument whose value is read back from the request body the SDK sent."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<in the request body>"
+
+
+_IN_BODY = _InBody()
+
+
 class RequestRules:
     """How one provider's requests become a span's inputs and attributes.
+
+    A request's structured arguments (messages, tools, ...) are recorded from the JSON body the
+    SDK serialized to send them: those bytes cannot change, so the caller's thread copies nothing
+    and the export thread decodes them (:meth:`start_span`, :meth:`record_inputs`).
 
     Args:
         provider: The ``mlflow.llm.provider`` and ``mlflow.message.format`` value.
@@ -57,9 +78,11 @@ class RequestRules:
             they stay in the inputs but are not copied to span attributes.
         chat_tool: Converts one tool of the request (a dict) to an OpenAI chat-style function tool
             for ``mlflow.chat.tools``, or returns ``None`` to leave it out.
+        outside_body: Arguments of this SDK that are sent elsewhere than as a field of the JSON
+            body (in a header, say); they are copied when the call starts.
     """
 
-    __slots__ = ("chat_tool", "not_parameters", "provider", "secret_headers")
+    __slots__ = ("chat_tool", "not_parameters", "outside_body", "provider", "secret_headers")
 
     def __init__(
         self,
@@ -68,11 +91,13 @@ class RequestRules:
         secret_headers: Iterable[str],
         not_parameters: Iterable[str],
         chat_tool: ToolConverter,
+        outside_body: Iterable[str] = (),
     ) -> None:
         self.provider = provider
         self.secret_headers = frozenset(secret_headers)
         self.not_parameters = frozenset(not_parameters)
         self.chat_tool = chat_tool
+        self.outside_body = frozenset((*_OUTSIDE_BODY, *outside_body))
 
     def inputs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         """Return the request as the user passed it, minus SDK markers and credential headers.
@@ -99,18 +124,6 @@ class RequestRules:
                 inputs[name] = value
         return inputs
 
-    def parameters(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        """Return the scalar generation parameters (model, temperature, ...) as span attributes.
-
-        MLflow's autologgers set the same plain attributes, so traces look alike in its UI.
-        """
-        excluded = self.not_parameters
-        return {
-            name: value
-            for name, value in inputs.items()
-            if name not in excluded and isinstance(value, _SCALARS)
-        }
-
     def chat_tools(self, tools: Any) -> list[dict[str, Any]] | None:
         """Convert the ``tools`` argument to ``mlflow.chat.tools``.
 
@@ -131,8 +144,43 @@ class RequestRules:
                     converted.append(function)
         return converted or None
 
-    def start_span(self, name: str, span_type: str, kwargs: dict[str, Any]) -> LiveSpan | NoOpSpan:
-        """Start a call's span (not made current) with its inputs, parameters, provider and tools.
+    def _deferred_inputs(
+        self, kwargs: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any], bool]:
+        """Like :meth:`inputs`, with each structured argument sent in the body left as a marker.
+
+        Returns:
+            The inputs; the scalar generation parameters (model, temperature, ...), which
+            MLflow's autologgers also set as plain span attributes; and whether any input is a
+            marker.
+        """
+        inputs: dict[str, Any] = {}
+        parameters: dict[str, Any] = {}
+        deferred = False
+        outside_body = self.outside_body
+        not_parameters = self.not_parameters
+        for name, value in kwargs.items():
+            kind = type(value)
+            if kind in _SCALAR_TYPES:
+                inputs[name] = value
+                if value is not None and name not in not_parameters:
+                    parameters[name] = value
+            elif kind.__name__ in _SENTINEL_TYPES:
+                continue
+            elif name in outside_body:  # rare, and not in the body: copied now
+                for kept_name, kept in self.inputs({name: value}).items():
+                    inputs[kept_name] = snapshot(kept)
+            elif isinstance(value, type):
+                inputs[name] = value.__qualname__  # a pydantic class (response_format, ...)
+            else:
+                inputs[name] = _IN_BODY
+                deferred = True
+        return inputs, parameters, deferred
+
+    def start_span(
+        self, name: str, span_type: str, kwargs: dict[str, Any]
+    ) -> tuple[LiveSpan | NoOpSpan, dict[str, Any] | None]:
+        """Start a call's span (not made current) with its parameters, provider and scalar inputs.
 
         Args:
             name: The span name, e.g. ``"openai.chat.completions.create"``.
@@ -140,19 +188,58 @@ class RequestRules:
             kwargs: The keyword arguments of the SDK call.
 
         Returns:
-            The started span (a ``NoOpSpan`` when nothing is recorded).
+            The started span (a ``NoOpSpan`` when nothing is recorded), and the inputs still to
+            record with :meth:`record_inputs` once the request is sent (``None`` when the span
+            has them all already).
         """
         # What start_span_no_context does, without its generic copies: every call of the SDK
         # runs this. The parameters are scalars and both dicts are new, so the span takes them
-        # over as they are; only the containers inside the inputs are copied.
-        inputs = self.inputs(kwargs)
-        attributes = self.parameters(inputs)
+        # over as they are.
+        inputs, attributes, deferred = self._deferred_inputs(kwargs)
         attributes[_SPAN_TYPE] = span_type
         attributes[_PROVIDER] = self.provider
         attributes[_MESSAGE_FORMAT] = self.provider
+        if not deferred:
+            attributes[_INPUTS] = inputs
+        return begin_span(name, ACTIVE_SPAN.get(), attributes), inputs if deferred else None
+
+    def record_inputs(
+        self, span: LiveSpan, inputs: dict[str, Any], body: bytes | None, kwargs: dict[str, Any]
+    ) -> None:
+        """Record the inputs :meth:`start_span` left pending, and the tools among them.
+
+        Args:
+            span: The call's span, not ended.
+            inputs: The pending inputs :meth:`start_span` returned (this dict is taken over).
+            body: The JSON body the SDK sent, or ``None`` if no request was sent (the call
+                failed first) or none was seen; the arguments are then copied now.
+            kwargs: The keyword arguments of the SDK call.
+        """
+        if body is not None:
+            span._record_later(partial(self._from_body, inputs, body))
+            return
+        for name, value in inputs.items():
+            if value is _IN_BODY:
+                inputs[name] = kwargs[name]
         if "tools" in inputs:
             tools = self.chat_tools(inputs["tools"])
             if tools is not None:
-                attributes[_CHAT_TOOLS] = snapshot(tools)
-        attributes[_INPUTS] = snapshot(inputs, owned=True)
-        return begin_span(name, ACTIVE_SPAN.get(), attributes)
+                span.set_attribute(_CHAT_TOOLS, snapshot(tools))
+        span._attributes[_INPUTS] = snapshot(inputs, owned=True)
+
+    def _from_body(self, inputs: dict[str, Any], body: bytes) -> dict[str, Any]:
+        """The inputs and tools, with each marker replaced by its field of the request body."""
+        sent = loads(body)  # type: ignore[arg-type]  # json.loads reads bytes as well
+        if not isinstance(sent, dict):
+            sent = {}
+        recorded = {
+            name: sent[name] if value is _IN_BODY else value
+            for name, value in inputs.items()
+            if value is not _IN_BODY or name in sent
+        }
+        attributes: dict[str, Any] = {_INPUTS: recorded}
+        if "tools" in recorded:
+            tools = self.chat_tools(recorded["tools"])
+            if tools is not None:
+                attributes[_CHAT_TOOLS] = tools
+        return attributes

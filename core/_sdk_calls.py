@@ -12,7 +12,7 @@ calls another patched method (an old SDK's beta ``parse`` calls ``create``) make
 
 from __future__ import annotations
 
-from tracewire._errors import report_internal_error
+from tracewire._errors import log, report_internal_error
 from tracewire._guards import trace_async_call, trace_call
 from tracewire._raw import AsyncRawResponseProxy, RawResponseProxy
 from tracewire._streams import AsyncStreamProxy, StreamProxy
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from contextvars import ContextVar
     from typing import Any
 
+    from tracewire._patching import Patcher
+    from tracewire._requests import RequestRules
     from tracewire._span import LiveSpan, NoOpSpan
     from tracewire._streams import StreamRecorder
 
@@ -65,25 +67,60 @@ class SdkTypes:
 class ProviderCall:
     """One traced SDK call: what was asked, what is sent, and how its result is recorded.
 
-    Subclasses implement :meth:`start`, :meth:`record` and :meth:`recorder`, and may override
-    :meth:`body_is_read`.
+    Subclasses set :attr:`rules`, implement :meth:`start` (with :meth:`start_span`),
+    :meth:`record` and :meth:`recorder`, and may override :meth:`body_is_read`.
 
     Args:
         types: The SDK's result classes.
         kwargs: The call's keyword arguments, as the caller passed them.
     """
 
-    __slots__ = ("kwargs", "send", "types")
+    __slots__ = (
+        "kwargs",
+        "pending_inputs",
+        "request_body",
+        "response_body",
+        "send",
+        "types",
+        "wants_response_body",
+    )
+
+    #: How the integration's requests become span inputs and attributes.
+    rules: RequestRules
 
     def __init__(self, types: SdkTypes, kwargs: Kwargs) -> None:
         self.types = types
         self.kwargs = kwargs
         #: The keyword arguments sent to the SDK: ``kwargs``, or a copy tracewire added to.
         self.send = kwargs
+        #: The JSON body of the call's first HTTP request (see :func:`capture_request_bodies`).
+        self.request_body: bytes | None = None
+        self.pending_inputs: Kwargs | None = None
+        #: Set by the subclass when the JSON body of the response is the call's result as the
+        #: caller gets it; :func:`capture_response_bodies` then keeps it in ``response_body``.
+        self.wants_response_body = False
+        self.response_body: bytes | None = None
 
     def start(self) -> LiveSpan | NoOpSpan:
-        """Start the call's span with its inputs; called just before the SDK call."""
+        """Start the call's span (with :meth:`start_span`); called just before the SDK call."""
         raise NotImplementedError
+
+    def start_span(self, name: str, span_type: str) -> LiveSpan | NoOpSpan:
+        """Start the call's span; the inputs sent in the request body are recorded later."""
+        span, self.pending_inputs = self.rules.start_span(name, span_type, self.kwargs)
+        return span
+
+    def record_inputs(self, span: LiveSpan) -> None:
+        """Record the inputs left pending, from the request body if the SDK sent one."""
+        inputs = self.pending_inputs
+        if inputs is not None:
+            self.pending_inputs = None
+            self.rules.record_inputs(span, inputs, self.request_body, self.kwargs)
+
+    def complete(self, span: LiveSpan, result: Any) -> Any:
+        """Record the inputs, then :meth:`finish`; what the wrappers call when the SDK returns."""
+        self.record_inputs(span)
+        return self.finish(span, result)
 
     def record(self, span: LiveSpan, result: Any) -> None:
         """Record a parsed, non-streamed result on the span (outputs, usage, ...), not ending it."""
@@ -157,7 +194,14 @@ def call_wrapper(current: ContextVar[Any], make_call: CallFactory) -> Wrapper:
             return wrapped(*args, **kwargs)
         token = current.set(call)
         try:
-            return trace_call(wrapped, args, call.send, start=call.start, finish=call.finish)
+            return trace_call(
+                wrapped,
+                args,
+                call.send,
+                start=call.start,
+                finish=call.complete,
+                failed=call.record_inputs,
+            )
         finally:
             current.reset(token)
 
@@ -190,9 +234,81 @@ def async_call_wrapper(current: ContextVar[Any], make_call: CallFactory) -> Wrap
         token = current.set(call)
         try:
             return await trace_async_call(
-                wrapped, args, call.send, start=call.start, finish=call.finish
+                wrapped,
+                args,
+                call.send,
+                start=call.start,
+                finish=call.complete,
+                failed=call.record_inputs,
             )
         finally:
             current.reset(token)
 
     return wrapper
+
+
+def capture_request_bodies(patcher: Patcher, client_class: Any, current: ContextVar[Any]) -> None:
+    """Let each traced call keep the JSON body of the HTTP request its SDK builds.
+
+    The SDK serializes the request's arguments to send them; those bytes are the arguments as
+    they were at call time and cannot change, so recording them costs the caller's thread
+    nothing, where copying the arguments (messages, tools, ...) costs more than the rest of the
+    span. Patched with a plain function, not a wrapt wrapper: it runs for every request, traced
+    or not.
+
+    Args:
+        patcher: The integration's patcher.
+        client_class: The SDK's base client class, whose ``_build_request(options, ...)`` returns
+            an httpx request.
+        current: The integration's context variable holding the traced call running in this
+            context.
+    """
+    original = getattr(client_class, "__dict__", {}).get("_build_request")
+    if original is None:  # a private method: a future SDK may drop it; arguments are then copied
+        log().debug("tracewire: no _build_request on %r", client_class)
+        return
+
+    def _build_request(client: Any, *args: Any, **kwargs: Any) -> Any:
+        request = original(client, *args, **kwargs)
+        call = current.get()
+        if call is not None and call.request_body is None:  # retries send the same body
+            body = getattr(request, "_content", None)
+            if type(body) is bytes:
+                call.request_body = body
+        return request
+
+    patcher.replace(client_class, "_build_request", _build_request)
+
+
+def capture_response_bodies(
+    patcher: Patcher, response_class: Any, current: ContextVar[Any]
+) -> None:
+    """Let a traced call that wants it keep the JSON body its response was parsed from.
+
+    The body is the result exactly as the API sent it, already in memory: recording it costs the
+    caller's thread nothing, where re-encoding the parsed model costs more than the rest of the
+    span. A plain function, not a wrapt wrapper: it runs for every response, traced or not.
+
+    Args:
+        patcher: The integration's patcher.
+        response_class: An SDK response class whose ``_parse()`` turns the HTTP body into the
+            result object.
+        current: The integration's context variable holding the traced call running in this
+            context.
+    """
+    original = getattr(response_class, "__dict__", {}).get("_parse")
+    if original is None:  # a private method: a future SDK may drop it; outputs are then encoded
+        log().debug("tracewire: no _parse on %r", response_class)
+        return
+
+    def _parse(response: Any, *args: Any, **kwargs: Any) -> Any:
+        result = original(response, *args, **kwargs)
+        call = current.get()
+        if call is not None and call.wants_response_body:
+            call.wants_response_body = False  # the first parse is the call's own result
+            body = getattr(response.http_response, "_content", None)
+            if type(body) is bytes:
+                call.response_body = body
+        return result
+
+    patcher.replace(response_class, "_parse", _parse)

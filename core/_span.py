@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import binascii
 import time
+from functools import partial
 
 from tracewire._config import SETTINGS
 from tracewire._constants import NO_OP_SPAN_TRACE_ID, TRACE_REQUEST_ID_PREFIX, SpanAttributeKey
@@ -63,6 +64,17 @@ def _id_from_wire(value: str | None, hex_length: int) -> str | None:
 
 def _trace_hex(trace_id: str) -> str:
     return trace_id.removeprefix(TRACE_REQUEST_ID_PREFIX)
+
+
+def _derive_both(first: Derivation, second: Derivation) -> dict[str, Any]:
+    """Run two pending derivations; one that fails is reported and the other's values are kept."""
+    values: dict[str, Any] = {}
+    for derive in (first, second):
+        try:
+            values.update(derive())
+        except Exception:  # noqa: BLE001 - reported by policy; the rest of the span is kept
+            report_internal_error("recording a call's result")
+    return values
 
 
 def _event_attribute(value: Any) -> Any:
@@ -332,18 +344,20 @@ class LiveSpan(Span):
         For values an integration derives from what a call returned (outputs, token usage, the
         model that answered): the caller's thread only keeps ``derive``; the work runs on the
         export thread, or earlier if something reads the span first. ``derive`` must read only
-        data nobody changes afterwards (response bytes, the integration's own state). Call it
-        before :meth:`end`; a later call replaces an earlier one that has not run yet.
+        data nobody changes afterwards (request and response bytes, the integration's own
+        state). Call it before :meth:`end`. Pending derivations run in the order they were
+        given; a later one's keys win.
 
         Args:
             derive: Returns the attributes to set (key to value); a key it leaves out is not set,
                 so an absent count stays absent. Its exceptions are reported like any internal
                 error, and the span keeps everything else.
         """
-        self._later = derive
+        pending = self._later
+        self._later = derive if pending is None else partial(_derive_both, pending, derive)
 
     def _resolve(self) -> None:
-        """Run the pending ``_record_later`` derivation, if any (on whichever thread reads first)."""
+        """Run the pending ``_record_later`` derivations, if any (on whichever thread reads first)."""
         derive = self._later
         if derive is None:
             return

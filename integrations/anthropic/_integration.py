@@ -10,7 +10,14 @@ from tracewire._constants import SpanType
 from tracewire._errors import log
 from tracewire._guards import guard
 from tracewire._integration import Integration
-from tracewire._sdk_calls import ProviderCall, SdkTypes, async_call_wrapper, call_wrapper
+from tracewire._sdk_calls import (
+    ProviderCall,
+    SdkTypes,
+    async_call_wrapper,
+    call_wrapper,
+    capture_request_bodies,
+    capture_response_bodies,
+)
 from tracewire._streams import AsyncStreamProxy, StreamProxy
 from tracewire.anthropic._requests import REQUESTS
 from tracewire.anthropic._responses import record_message
@@ -103,6 +110,8 @@ class AnthropicIntegration(Integration):
             grouped.setdefault(module_name, []).append((class_name, method, span_name, required))
         for module_name, targets in grouped.items():
             patcher.when_imported(module_name, partial(self._patch_module, patcher, targets))
+        patcher.when_imported("anthropic._base_client", partial(_capture_request_bodies, patcher))
+        patcher.when_imported("anthropic._response", partial(_capture_response_bodies, patcher))
 
     def _patch_module(self, patcher: Patcher, targets: list[Target], module: ModuleType) -> None:
         for class_name, method, span_name, required in targets:
@@ -147,6 +156,14 @@ class AnthropicIntegration(Integration):
         return call
 
 
+def _capture_request_bodies(patcher: Patcher, module: ModuleType) -> None:
+    capture_request_bodies(patcher, getattr(module, "BaseClient", None), _INSIDE_CALL)
+
+
+def _capture_response_bodies(patcher: Patcher, module: ModuleType) -> None:
+    capture_response_bodies(patcher, getattr(module, "BaseAPIResponse", None), _INSIDE_CALL)
+
+
 def _remember_request(
     span_name: str, wrapped: Wrapped, resource: Any, args: Args, kwargs: Kwargs
 ) -> Any:
@@ -166,15 +183,19 @@ class _Call(ProviderCall):
 
     __slots__ = ("name",)
 
+    rules = REQUESTS
+
     def __init__(self, types: SdkTypes, kwargs: Kwargs, name: str) -> None:
         super().__init__(types, kwargs)
         self.name = name
+        # A `create` body is the message the caller gets; `parse` adds a parsed field it lacks.
+        self.wants_response_body = name.endswith(".create") and kwargs.get("stream") is not True
 
     def start(self) -> LiveSpan | NoOpSpan:
-        return REQUESTS.start_span(self.name, SpanType.CHAT_MODEL, self.kwargs)
+        return self.start_span(self.name, SpanType.CHAT_MODEL)
 
     def record(self, span: LiveSpan, result: Any) -> None:
-        record_message(span, result, self.kwargs.get("model"))
+        record_message(span, result, self.kwargs.get("model"), self.response_body)
 
     def body_is_read(self, raw: Any) -> bool:
         # One APIResponse class serves both raw modes; the request's header tells them apart.

@@ -49,4 +49,5 @@ REQUESTS = RequestRules(
     secret_headers=_SECRET_HEADERS,
     not_parameters=_NOT_PARAMETERS,
     chat_tool=chat_tool,
+    outside_body=("betas",),  # sent as the anthropic-beta header
 )

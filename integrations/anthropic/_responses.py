@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
+
+from tracewire._constants import SpanAttributeKey
+from tracewire._json import EncodedJson, loads
 from tracewire._responses import encoded, usage_and_model
 from tracewire.anthropic._usage import token_usage
 
@@ -13,6 +17,7 @@ if TYPE_CHECKING:
 
 #: OpenTelemetry GenAI semantic conventions' name for the reasons a response stopped (a list).
 FINISH_REASONS = "gen_ai.response.finish_reasons"
+_OUTPUTS = SpanAttributeKey.OUTPUTS
 
 
 def record_stop_reason(span: LiveSpan, stop_reason: Any) -> None:
@@ -21,14 +26,37 @@ def record_stop_reason(span: LiveSpan, stop_reason: Any) -> None:
         span.set_attribute(FINISH_REASONS, [stop_reason])
 
 
-def record_message(span: LiveSpan, message: Any, request_model: Any) -> None:
+def _from_body(body: bytes, request_model: Any) -> dict[str, Any]:
+    """Outputs (the body as sent), usage, model and stop reason of a message's JSON body."""
+    text = EncodedJson(body, "utf-8", "replace")
+    data = loads(text)
+    if not isinstance(data, dict):
+        data = {}
+    attributes = usage_and_model(token_usage(data.get("usage")), data.get("model"), request_model)
+    stop_reason = data.get("stop_reason")
+    if isinstance(stop_reason, str) and stop_reason:
+        attributes[FINISH_REASONS] = [stop_reason]
+    attributes[_OUTPUTS] = text
+    return attributes
+
+
+def record_message(
+    span: LiveSpan, message: Any, request_model: Any, body: bytes | None = None
+) -> None:
     """Record a whole (non-streamed) message: outputs, usage, model, stop reason; not the end.
 
     Args:
         span: The call's span.
         message: The SDK's ``Message`` (or ``BetaMessage``), or anything else the call returned.
         request_model: The ``model`` argument of the request.
+        body: The JSON body ``message`` was parsed from, when the SDK parsed one: recorded as the
+            outputs as it is, and the rest is read from it later, off the caller's thread (bytes
+            cannot change). Without it, ``message`` is read now: the caller may change it
+            afterwards.
     """
+    if body is not None and callable(getattr(message, "model_dump_json", None)):
+        span._record_later(partial(_from_body, body, request_model))
+        return
     counts = token_usage(getattr(message, "usage", None))
     model = getattr(message, "model", None)
     for key, value in usage_and_model(counts, model, request_model).items():

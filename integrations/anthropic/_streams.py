@@ -11,9 +11,10 @@ overwrites, never adds to, what came before.
 
 from __future__ import annotations
 
+from tracewire._constants import SpanAttributeKey
 from tracewire._responses import model_fields, plain, usage_and_model
 from tracewire._streams import StreamRecorder
-from tracewire.anthropic._responses import record_stop_reason
+from tracewire.anthropic._responses import FINISH_REASONS
 from tracewire.anthropic._usage import token_usage
 
 TYPE_CHECKING = False
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from typing import Any
 
     from tracewire._span import LiveSpan
+
+_OUTPUTS = SpanAttributeKey.OUTPUTS
 
 
 class _Block:
@@ -49,8 +52,14 @@ class _Block:
         elif kind == "citations_delta":
             self.citations.append(delta.citation)
 
+    def freeze(self) -> None:
+        """Replace the SDK's models with JSON-ready copies (the caller may still hold them)."""
+        self.start = plain(self.start)
+        self.citations = [plain(citation) for citation in self.citations]
+
     def as_dict(self) -> dict[str, Any]:
-        block = plain(self.start)
+        """The assembled block; call :meth:`freeze` first."""
+        block = self.start
         if not isinstance(block, dict):
             block = {"value": block}
         if self.text:
@@ -60,7 +69,7 @@ class _Block:
         if self.signature is not None:
             block["signature"] = self.signature
         if self.citations:
-            block["citations"] = [*(block.get("citations") or ()), *map(plain, self.citations)]
+            block["citations"] = [*(block.get("citations") or ()), *self.citations]
         if self.json:
             import json  # noqa: PLC0415 - once per streamed tool call, at the stream's end
 
@@ -102,7 +111,8 @@ class MessageStreamRecorder(StreamRecorder):
         return True
 
     def _usage(self) -> dict[str, Any] | None:
-        fields = model_fields(getattr(self.message, "usage", None))
+        message = self.message
+        fields = model_fields(message.get("usage") if isinstance(message, dict) else None)
         # Fields the SDK declares but the server left out are None: not part of the message.
         usage = {k: v for k, v in fields.items() if v is not None} if fields is not None else None
         for delta_usage in self.delta_usages:
@@ -117,19 +127,36 @@ class MessageStreamRecorder(StreamRecorder):
         return usage
 
     def on_end(self, span: LiveSpan, end: str, error: BaseException | None) -> None:
-        start = plain(self.message) if self.message is not None else None
-        outputs: dict[str, Any] = start if isinstance(start, dict) else {}
-        outputs["content"] = [self.blocks[index].as_dict() for index in sorted(self.blocks)]
+        # The events belong to the caller, who may still hold (or change) them: their models
+        # are copied now, and freed with their events rather than kept for the export thread.
+        # The message is assembled from the copies and the recorder's own strings later.
+        if self.message is not None:
+            self.message = plain(self.message)
+        for block in self.blocks.values():
+            block.freeze()
         delta = self.delta
         if delta is not None:
-            outputs["stop_reason"] = getattr(delta, "stop_reason", None)
-            outputs["stop_sequence"] = getattr(delta, "stop_sequence", None)
+            self.delta = {
+                "stop_reason": getattr(delta, "stop_reason", None),
+                "stop_sequence": getattr(delta, "stop_sequence", None),
+            }
+        self.delta_usages = [plain(usage) for usage in self.delta_usages]
+        span._record_later(self._attributes)
+
+    def _attributes(self) -> dict[str, Any]:
+        start = self.message
+        outputs: dict[str, Any] = start if isinstance(start, dict) else {}
+        outputs["content"] = [self.blocks[index].as_dict() for index in sorted(self.blocks)]
+        if self.delta is not None:
+            outputs.update(self.delta)
         usage = self._usage()
         counts = None
         if usage is not None:
-            outputs["usage"] = {key: plain(value) for key, value in usage.items()}
+            outputs["usage"] = usage
             counts = token_usage(usage)
-        for key, value in usage_and_model(counts, outputs.get("model"), self.request_model).items():
-            span.set_attribute(key, value)
-        record_stop_reason(span, outputs.get("stop_reason"))
-        span.set_outputs(outputs)
+        attributes = usage_and_model(counts, outputs.get("model"), self.request_model)
+        stop_reason = outputs.get("stop_reason")
+        if isinstance(stop_reason, str) and stop_reason:
+            attributes[FINISH_REASONS] = [stop_reason]
+        attributes[_OUTPUTS] = outputs
+        return attributes

@@ -11,7 +11,14 @@ from tracewire._constants import SpanType
 from tracewire._errors import log
 from tracewire._guards import guard
 from tracewire._integration import Integration
-from tracewire._sdk_calls import ProviderCall, SdkTypes, async_call_wrapper, call_wrapper
+from tracewire._sdk_calls import (
+    ProviderCall,
+    SdkTypes,
+    async_call_wrapper,
+    call_wrapper,
+    capture_request_bodies,
+    capture_response_bodies,
+)
 from tracewire._streams import AsyncStreamProxy, StreamEnd, StreamProxy
 from tracewire.openai._requests import REQUESTS, add_usage_request
 from tracewire.openai._responses import record_response
@@ -96,28 +103,12 @@ _BODY_PARSERS = (
 )
 
 
-def _patch_body_parser(patcher: Patcher, class_name: str, module: ModuleType) -> None:
-    """Let a traced call keep the JSON body its response was parsed from, as its outputs.
+def _capture_request_bodies(patcher: Patcher, module: ModuleType) -> None:
+    capture_request_bodies(patcher, getattr(module, "BaseClient", None), _INSIDE_CALL)
 
-    The body is the response exactly as the API sent it, already in memory: recording it costs
-    the caller's thread nothing, where re-encoding the parsed model costs more than the rest of
-    the span. A plain function, not a wrapt wrapper: it runs once per call, traced or not.
-    """
-    owner = getattr(module, class_name, None)
-    original = getattr(owner, "__dict__", {}).get("_parse")
-    if original is None:  # a private method: a future SDK may drop it; outputs are then encoded
-        log().debug("tracewire: openai has no %s.%s._parse", module.__name__, class_name)
-        return
 
-    def _parse(response: Any, *args: Any, **kwargs: Any) -> Any:
-        result = original(response, *args, **kwargs)
-        call = _INSIDE_CALL.get()
-        if call is not None and call.wants_body:
-            call.wants_body = False  # the first parse is the call's own result
-            call.body = getattr(response.http_response, "_content", None)
-        return result
-
-    patcher.replace(owner, "_parse", _parse)
+def _capture_response_bodies(patcher: Patcher, class_name: str, module: ModuleType) -> None:
+    capture_response_bodies(patcher, getattr(module, class_name, None), _INSIDE_CALL)
 
 
 def _patch_helpers(patcher: Patcher, paths: list[tuple[str]], module: ModuleType) -> None:
@@ -212,8 +203,11 @@ class OpenAIIntegration(Integration):
             patcher.when_imported(
                 module_name, partial(self._patch_resources, patcher, targets, seen)
             )
+        patcher.when_imported("openai._base_client", partial(_capture_request_bodies, patcher))
         for module_name, class_name in _BODY_PARSERS:
-            patcher.when_imported(module_name, partial(_patch_body_parser, patcher, class_name))
+            patcher.when_imported(
+                module_name, partial(_capture_response_bodies, patcher, class_name)
+            )
         for module_name, paths in _by_module(_HELPER_STREAMS).items():
             patcher.when_imported(module_name, partial(_patch_helpers, patcher, paths))
 
@@ -244,7 +238,9 @@ class OpenAIIntegration(Integration):
 class _Call(ProviderCall):
     """One traced OpenAI call: its API, and the usage request and body it may add."""
 
-    __slots__ = ("api", "body", "hide_usage_chunk", "wants_body")
+    __slots__ = ("api", "hide_usage_chunk")
+
+    rules = REQUESTS
 
     def __init__(self, integration: OpenAIIntegration, api: _Api, resource: Any, kwargs: Kwargs):
         types = integration._types
@@ -252,11 +248,10 @@ class _Call(ProviderCall):
         super().__init__(types, kwargs)
         self.api = api
         self.hide_usage_chunk = False
-        self.body: bytes | None = None
         streams = kwargs.get("stream") is True
         # The `create` methods' bodies are their results; `parse` adds a parsed field the body
         # lacks, and embeddings bodies hold base64 where the caller gets floats.
-        self.wants_body = api.stream_kind is not None and not streams
+        self.wants_response_body = api.stream_kind is not None and not streams
         if streams and api.stream_kind in ("chat", "completion"):
             with guard("asking an OpenAI stream for usage"):
                 send = dict(kwargs)
@@ -266,10 +261,10 @@ class _Call(ProviderCall):
                     self.hide_usage_chunk = True
 
     def start(self) -> LiveSpan | NoOpSpan:
-        return REQUESTS.start_span(self.api.name, self.api.span_type, self.kwargs)
+        return self.start_span(self.api.name, self.api.span_type)
 
     def record(self, span: LiveSpan, result: Any) -> None:
-        record_response(span, result, self.kwargs.get("model"), self.body)
+        record_response(span, result, self.kwargs.get("model"), self.response_body)
 
     def recorder(self) -> StreamRecorder:
         model = self.kwargs.get("model")

@@ -280,3 +280,32 @@ def test_a_failing_derivation_keeps_the_rest_of_the_trace(
 
     assert recorded.inputs == {"q": "hi"}
     assert "recording a call's result" in caplog.text
+
+
+def test_two_derivations_both_run_in_order(last_trace: LastTrace) -> None:
+    """A call's inputs and its result are derived separately; the later one's keys win."""
+    span = _start_root()
+    span._record_later(lambda: {SpanAttributeKey.INPUTS: "asked", "model": "requested"})
+    span._record_later(lambda: {SpanAttributeKey.OUTPUTS: "answered", "model": "answering"})
+    span.end()
+
+    recorded = last_trace().data.spans[0]
+    assert (recorded.inputs, recorded.outputs) == ("asked", "answered")
+    assert recorded.get_attribute("model") == "answering"
+
+
+def test_one_failing_derivation_keeps_the_other(
+    monkeypatch: pytest.MonkeyPatch, last_trace: LastTrace, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Outside strict mode, a broken inputs derivation does not cost the span its outputs."""
+    monkeypatch.delenv("TRACEWIRE_STRICT")
+    monkeypatch.setattr(_errors, "_reported", set())
+    span = _start_root()
+    span._record_later(lambda: 1 / 0)  # type: ignore[arg-type, return-value]
+    span._record_later(lambda: {SpanAttributeKey.OUTPUTS: "answered"})
+    with caplog.at_level(logging.WARNING, logger="tracewire"):
+        span.end()
+        recorded = last_trace().data.spans[0]
+
+    assert recorded.outputs == "answered"
+    assert "recording a call's result" in caplog.text

@@ -56,6 +56,30 @@ def test_inputs_are_the_request_arguments_without_sdk_sentinels(
 
 
 @pytest.mark.vcr("messages_create.yaml")
+def test_inputs_are_the_messages_as_sent_not_as_changed_after_the_call(
+    client: Any, messages: Any, last_trace: Any
+) -> None:
+    sent = json.loads(json.dumps(messages))
+    message = create(client, messages=messages)
+    messages.append({"role": "assistant", "content": message.content})  # the usual next turn
+    messages[0]["content"] = "changed"
+
+    assert last_trace().data.spans[0].inputs["messages"] == sent
+
+
+def test_a_call_the_sdk_rejects_before_sending_records_its_arguments(
+    client: Any, messages: Any, last_trace: Any
+) -> None:
+    with pytest.raises(TypeError) as raised:
+        client.messages.create(model=MODEL, messages=messages)  # no max_tokens: nothing is sent
+
+    span = last_trace().data.spans[0]
+    assert span.status.status_code == SpanStatusCode.ERROR
+    assert span.events[0].attributes["exception.message"] == str(raised.value)
+    assert span.inputs == {"model": MODEL, "messages": messages}
+
+
+@pytest.mark.vcr("messages_create.yaml")
 def test_credential_headers_never_reach_the_inputs(
     client: Any, messages: Any, last_trace: Any
 ) -> None:
@@ -78,6 +102,32 @@ def test_outputs_are_the_message_json(client: Any, messages: Any, last_trace: An
     outputs = last_trace().data.spans[0].outputs
     assert outputs == message.model_dump(mode="json", exclude_unset=True)
     assert outputs["content"] == [{"type": "text", "text": "Hello!"}]
+
+
+@pytest.mark.vcr("messages_create.yaml")
+def test_outputs_are_the_body_the_api_sent(client: Any, messages: Any, last_trace: Any) -> None:
+    raw = client.messages.with_raw_response.create(
+        model=MODEL, max_tokens=MAX_TOKENS, messages=messages, system="You are terse."
+    )
+
+    assert last_trace().data.spans[0].outputs == json.loads(raw.http_response.text)
+
+
+@pytest.mark.vcr("messages_create.yaml")
+def test_changing_the_message_afterwards_does_not_change_what_was_recorded(
+    client: Any, messages: Any, last_trace: Any, hello_usage: dict[str, int]
+) -> None:
+    message = create(client, messages=messages, system="You are terse.")
+    message.usage.input_tokens = 1_000
+    message.model = "changed"
+    message.stop_reason = "max_tokens"
+    message.content[0].text = "changed"
+
+    span = last_trace().data.spans[0]
+    assert span.attributes[SpanAttributeKey.CHAT_USAGE] == hello_usage
+    assert span.attributes[SpanAttributeKey.MODEL] == MODEL
+    assert span.attributes["gen_ai.response.finish_reasons"] == ["end_turn"]
+    assert span.outputs["content"][0]["text"] == "Hello!"
 
 
 @pytest.mark.vcr("messages_create.yaml")

@@ -51,6 +51,24 @@ def test_stream_usage_takes_output_from_the_last_message_delta_never_the_sum(
 
 
 @pytest.mark.vcr("messages_stream.yaml")
+def test_changing_the_events_afterwards_does_not_change_what_was_recorded(
+    client: Any, messages: Any, last_trace: Any, hello_usage: dict[str, int]
+) -> None:
+    events = {event.type: event for event in stream(client, messages)}
+    events["message_start"].message.usage.input_tokens = 1_000
+    events["message_start"].message.model = "changed"
+    events["content_block_start"].content_block.text = "changed"
+    events["message_delta"].usage.output_tokens = 1_000
+    events["message_delta"].delta.stop_reason = "max_tokens"
+
+    span = last_trace().data.spans[0]
+    assert span.attributes[SpanAttributeKey.CHAT_USAGE] == hello_usage
+    assert span.attributes[SpanAttributeKey.MODEL] == MODEL
+    assert span.outputs["content"][0]["text"] == "Hello there!"
+    assert span.outputs["stop_reason"] == "end_turn"
+
+
+@pytest.mark.vcr("messages_stream.yaml")
 def test_stream_output_is_the_final_accumulated_message(
     client: Any, messages: Any, last_trace: Any
 ) -> None:

@@ -7,8 +7,10 @@ from typing import Any
 import pytest
 from anthropic.types import RawMessageDeltaEvent, RawMessageStartEvent, Usage
 
+import tracewire
 from tracewire.anthropic._streams import MessageStreamRecorder
 from tracewire.anthropic._usage import token_usage
+from tracewire.entities import LiveSpan, Span
 
 
 def test_input_tokens_include_cache_reads_and_writes() -> None:
@@ -45,18 +47,16 @@ def test_bools_are_not_token_counts() -> None:
     }
 
 
-class _Span:
-    """Collects what a recorder writes (the recorder only calls these two methods)."""
-
-    def __init__(self) -> None:
-        self.attributes: dict[str, Any] = {}
-        self.outputs: Any = None
-
-    def set_attribute(self, key: str, value: Any) -> None:
-        self.attributes[key] = value
-
-    def set_outputs(self, outputs: Any) -> None:
-        self.outputs = outputs
+def recorded_span(recorder: MessageStreamRecorder, end: str) -> Span:
+    """End a real span through ``recorder``, as a stream proxy does, and return it as exported."""
+    span = tracewire.start_span_no_context("anthropic.messages.create")
+    assert isinstance(span, LiveSpan)
+    recorder.on_end(span, end, None)
+    span.end()
+    trace = tracewire.get_trace(span.trace_id)
+    assert trace is not None
+    (exported,) = trace.data.spans
+    return exported
 
 
 def start_event(output_tokens: int) -> RawMessageStartEvent:
@@ -95,9 +95,7 @@ def test_stream_output_count_is_the_last_cumulative_delta_never_a_sum() -> None:
     recorder = MessageStreamRecorder(request_model="claude-opus-4-7")
     for event in (start_event(1), delta_event(7), delta_event(12)):
         recorder.on_item(event)
-    span = _Span()
-
-    recorder.on_end(span, "exhausted", None)  # type: ignore[arg-type]
+    span = recorded_span(recorder, "exhausted")
 
     assert span.attributes["mlflow.chat.tokenUsage"] == {
         "input_tokens": 120,
@@ -110,9 +108,8 @@ def test_stream_output_count_is_the_last_cumulative_delta_never_a_sum() -> None:
 
 def test_stream_without_message_start_keeps_the_request_model() -> None:
     recorder = MessageStreamRecorder(request_model="claude-opus-4-7")
-    span = _Span()
+    span = recorded_span(recorder, "closed")
 
-    recorder.on_end(span, "closed", None)  # type: ignore[arg-type]
-
-    assert span.attributes == {"mlflow.llm.model": "claude-opus-4-7"}
+    assert span.attributes["mlflow.llm.model"] == "claude-opus-4-7"
+    assert "mlflow.chat.tokenUsage" not in span.attributes
     assert span.outputs == {"content": []}

@@ -55,6 +55,44 @@ def test_chat_completion_becomes_a_chat_model_span(
 
 
 @pytest.mark.vcr("chat_completion.yaml")
+def test_inputs_are_the_messages_as_sent_not_as_changed_after_the_call(
+    client: Any, messages: Any, last_trace: Any
+) -> None:
+    sent = json.loads(json.dumps(messages))
+    response = client.chat.completions.create(model="gpt-4o-mini", messages=messages)
+    messages.append(response.choices[0].message)  # the usual next turn
+    messages[0]["content"] = "changed"
+
+    assert last_trace().data.spans[0].inputs["messages"] == sent
+
+
+@pytest.mark.vcr("chat_completion.yaml")
+def test_sdk_models_in_the_messages_are_recorded_as_the_json_sent(
+    client: Any, messages: Any, last_trace: Any
+) -> None:
+    earlier = openai.types.chat.ChatCompletionMessage(role="assistant", content="Earlier answer")
+    client.chat.completions.create(
+        model="gpt-4o-mini", messages=[*messages, earlier, {"role": "user", "content": "Again"}]
+    )
+
+    recorded = last_trace().data.spans[0].inputs["messages"]
+    assert recorded[-2] == earlier.model_dump(exclude_unset=True)
+    assert recorded[-1] == {"role": "user", "content": "Again"}
+
+
+@pytest.mark.vcr("chat_completion.yaml")
+def test_a_generator_of_messages_reaches_the_api_and_is_recorded(
+    client: Any, messages: Any, last_trace: Any
+) -> None:
+    response = client.chat.completions.create(
+        model="gpt-4o-mini", messages=(message for message in messages)
+    )
+
+    assert response.choices[0].message.content == "Hello!"
+    assert last_trace().data.spans[0].inputs["messages"] == messages
+
+
+@pytest.mark.vcr("chat_completion.yaml")
 def test_chat_completion_records_usage_model_provider_and_format(
     client: Any, messages: Any, last_trace: Any
 ) -> None:

@@ -1,0 +1,211 @@
+"""Request inputs recorded from the JSON body the SDK sent, and copied when it sent none.
+
+A toy client stands in for a Stainless SDK's: its ``_build_request`` serializes the arguments to
+JSON bytes, as theirs do, and :func:`capture_request_bodies` hooks it with a real patcher.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from typing import Any
+
+import pytest
+
+import tracewire
+from tracewire._patching import Patcher
+from tracewire._requests import RequestRules
+from tracewire._sdk_calls import ProviderCall, SdkTypes, call_wrapper, capture_request_bodies
+from tracewire._streams import StreamRecorder
+from tracewire.entities import LiveSpan, SpanStatusCode, SpanType
+from tracewire.tracing.constant import SpanAttributeKey
+
+LastTrace = Callable[[], tracewire.Trace]
+
+
+class Request:
+    def __init__(self, content: bytes) -> None:
+        self._content = content
+
+
+class Client:
+    """Builds each request's JSON body from the call's arguments, as the SDKs' clients do."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    def _build_request(self, body: dict[str, Any]) -> Request:
+        return Request(json.dumps(body).encode())
+
+    def create(self, *, fail_before_sending: bool = False, **kwargs: Any) -> str:
+        if fail_before_sending:
+            raise TypeError("missing a required argument")
+        sendable = {k: v for k, v in kwargs.items() if k not in ("extra_body", "betas")}
+        sendable.update(kwargs.get("extra_body") or {})
+        for attempt in range(2):  # a retry builds the request again
+            self.sent.append(self._build_request({**sendable, "attempt": attempt})._content)
+        return "answer"
+
+
+def tool_named(tool: dict[str, Any]) -> dict[str, Any] | None:
+    return {"type": "function", "function": {"name": tool["name"]}}
+
+
+RULES = RequestRules(
+    "toy",
+    secret_headers=("x-api-key",),
+    not_parameters=("messages",),
+    chat_tool=tool_named,
+    outside_body=("betas",),
+)
+TYPES = SdkTypes(stream=type(None), async_stream=type(None), raw=(), async_raw=())
+CURRENT: ContextVar[ProviderCall | None] = ContextVar("toy_request_call", default=None)
+
+
+class ToyCall(ProviderCall):
+    __slots__ = ()
+
+    rules = RULES
+
+    def start(self) -> Any:
+        return self.start_span("toy.create", SpanType.CHAT_MODEL)
+
+    def record(self, span: LiveSpan, result: Any) -> None:
+        span.set_outputs(result)
+
+    def recorder(self) -> StreamRecorder:
+        raise NotImplementedError
+
+
+@pytest.fixture
+def client() -> Iterator[Client]:
+    """A client whose requests' bodies reach the traced call, and whose ``create`` is traced."""
+    patcher = Patcher(lambda: True)
+    capture_request_bodies(patcher, Client, CURRENT)
+    patcher.wrap(Client, "create", call_wrapper(CURRENT, lambda _, kwargs: ToyCall(TYPES, kwargs)))
+    yield Client()
+    patcher.undo()
+
+
+def only_span(last_trace: LastTrace) -> Any:
+    (span,) = last_trace().data.spans
+    return span
+
+
+def test_inputs_are_the_arguments_as_sent_not_as_changed_after_the_call(
+    client: Client, last_trace: LastTrace
+) -> None:
+    messages = [{"role": "user", "content": "hi"}]
+    client.create(model="m", messages=messages)
+    messages.append({"role": "assistant", "content": "changed"})
+    messages[0]["content"] = "changed"
+
+    span = only_span(last_trace)
+    assert span.inputs == {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+    assert span.attributes["model"] == "m"
+
+
+def test_parameters_are_the_scalar_arguments_that_are_not_content(
+    client: Client, last_trace: LastTrace
+) -> None:
+    client.create(model="m", temperature=0.5, messages="hi", stop=["x"], seed=None)
+
+    attributes = only_span(last_trace).attributes
+    assert (attributes["model"], attributes["temperature"]) == ("m", 0.5)
+    assert not {"messages", "stop", "seed"} & set(attributes)
+
+
+def test_tools_are_read_from_the_request_body(client: Client, last_trace: LastTrace) -> None:
+    tools = [{"name": "lookup"}]
+    client.create(model="m", tools=tools)
+    tools.clear()
+
+    tools_attribute = only_span(last_trace).attributes[SpanAttributeKey.CHAT_TOOLS]
+    assert tools_attribute == [{"type": "function", "function": {"name": "lookup"}}]
+
+
+def test_arguments_sent_outside_the_body_are_copied_when_the_call_starts(
+    client: Client, last_trace: LastTrace
+) -> None:
+    extra_body = {"custom": [1]}
+    betas = ["beta-1"]
+    client.create(model="m", messages=[], extra_body=extra_body, betas=betas)
+    extra_body["custom"].append(2)
+    betas.append("beta-2")
+
+    inputs = only_span(last_trace).inputs
+    assert inputs["extra_body"] == {"custom": [1]}
+    assert inputs["betas"] == ["beta-1"]
+    assert "custom" not in inputs  # a field extra_body merged into the body is no argument
+
+
+def test_only_the_first_request_of_a_call_is_read(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    captured: list[bytes | None] = []
+    original = ToyCall.record
+
+    def record(call: ToyCall, span: LiveSpan, result: Any) -> None:
+        captured.append(call.request_body)
+        original(call, span, result)
+
+    monkeypatch.setattr(ToyCall, "record", record)
+    client.create(model="m", messages=[])
+
+    assert len(client.sent) == 2
+    assert captured == [client.sent[0]]
+
+
+def test_a_call_that_fails_before_sending_records_its_arguments(
+    client: Client, last_trace: LastTrace
+) -> None:
+    messages = [{"role": "user", "content": "hi"}]
+    with pytest.raises(TypeError, match="missing a required argument"):
+        client.create(model="m", messages=messages, fail_before_sending=True)
+    messages.clear()
+
+    span = only_span(last_trace)
+    assert span.status.status_code == SpanStatusCode.ERROR
+    assert span.inputs["messages"] == [{"role": "user", "content": "hi"}]
+
+
+def test_an_argument_missing_from_the_body_is_left_out(last_trace: LastTrace) -> None:
+    def create(**kwargs: Any) -> str:
+        call = CURRENT.get()
+        assert call is not None
+        call.request_body = b'{"model": "m"}'  # an SDK that renamed `messages` on the wire
+        return "answer"
+
+    wrapper = call_wrapper(CURRENT, lambda _, kwargs: ToyCall(TYPES, kwargs))
+    wrapper(create, None, (), {"model": "m", "messages": ["hi"]})
+
+    assert only_span(last_trace).inputs == {"model": "m"}
+
+
+def test_scalar_only_requests_have_their_inputs_while_the_call_runs(
+    last_trace: LastTrace,
+) -> None:
+    seen: list[Any] = []
+
+    def create(**kwargs: Any) -> str:
+        span = tracewire.get_current_active_span()
+        assert span is not None
+        seen.append(span.inputs)
+        return "answer"
+
+    wrapper = call_wrapper(CURRENT, lambda _, kwargs: ToyCall(TYPES, kwargs))
+    wrapper(create, None, (), {"model": "m", "temperature": 0.5})
+
+    assert seen == [{"model": "m", "temperature": 0.5}]
+
+
+def test_undoing_the_patch_restores_the_original_build_request() -> None:
+    original = Client.__dict__["_build_request"]
+    patcher = Patcher(lambda: True)
+    capture_request_bodies(patcher, Client, CURRENT)
+    assert Client.__dict__["_build_request"] is not original
+
+    patcher.undo()
+
+    assert Client.__dict__["_build_request"] is original
