@@ -316,10 +316,15 @@ class Trace:
         from collections.abc import Mapping  # noqa: PLC0415 - read path only
 
         if not isinstance(trace_dict, Mapping):
-            raise ValueError  # noqa: TRY004 - a malformed payload is a bad value, as in MLflow(f"a trace dict is required, got {type(trace_dict).__name__}")
+            # A malformed payload is a bad value, as in MLflow.
+            raise ValueError(  # noqa: TRY004
+                f"a trace dict is required, got {type(trace_dict).__name__}"
+            )
         info, data = trace_dict.get("info"), trace_dict.get("data")
         if not isinstance(info, Mapping) or not isinstance(data, Mapping):
-            raise ValueError  # noqa: TRY004 - a malformed payload is a bad value("a trace dict needs an 'info' mapping and a 'data' mapping")
+            raise ValueError(  # noqa: TRY004 - a malformed payload is a bad value
+                "a trace dict needs an 'info' mapping and a 'data' mapping"
+            )
         return cls(TraceInfo.from_dict(info), TraceData.from_dict(data))
 
     @classmethod

@@ -114,3 +114,15 @@ def test_duration_in_protobuf_text_is_read() -> None:
     )
     assert info.execution_duration == 114
     assert info.request_time == 1767225600000
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (["not", "a", "dict"], "a trace dict is required, got list"),
+        ({"info": {}}, "a trace dict needs an 'info' mapping and a 'data' mapping"),
+    ],
+)
+def test_a_malformed_trace_dict_says_what_is_wrong(payload: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Trace.from_dict(payload)  # type: ignore[arg-type]
