@@ -133,6 +133,8 @@ def connect(path: str, *, read_only: bool) -> tuple[sqlite3.Connection, int]:
     try:
         version = user_version(connection)
         _check_version(path, version)
+        if read_only and version == 0:
+            _check_no_foreign_tables(connection, path)
         if not read_only:
             # WAL lets readers work while a writer commits and makes each commit one append;
             # NORMAL sync is safe with WAL (a power cut may lose the last commits, never corrupt).
