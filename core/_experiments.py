@@ -1,11 +1,13 @@
 """The active experiment: which MLflow experiment new traces belong to (``set_experiment``).
 
 The experiment id is written into :class:`~tracewire._trace_manager.InProgressTrace` as its class
-default, which every new trace reads: choosing an experiment costs the hot path nothing.
+default, which every new trace reads: choosing an experiment costs the hot path nothing. Traces
+started before a switch are pinned to the experiment they started in.
 """
 
 from __future__ import annotations
 
+from tracewire import _trace_manager
 from tracewire._constants import DEFAULT_EXPERIMENT_ID
 from tracewire._errors import warn_once
 from tracewire._trace_manager import InProgressTrace
@@ -34,10 +36,26 @@ _active: Experiment | None = None
 
 def _activate(experiment: Experiment | None) -> None:
     global _active
+    experiment_id = DEFAULT_EXPERIMENT_ID if experiment is None else experiment.experiment_id
+    if experiment_id != InProgressTrace.experiment_id:
+        _pin_started_traces()
     _active = experiment
-    InProgressTrace.experiment_id = (
-        DEFAULT_EXPERIMENT_ID if experiment is None else experiment.experiment_id
-    )
+    InProgressTrace.experiment_id = experiment_id
+
+
+def _pin_started_traces() -> None:
+    """Keep traces started before the switch in the experiment they started in.
+
+    Their records read the class default when they are exported, so the ones in progress get the
+    current id as their own, and the finished ones still queued are exported now.
+    """
+    from tracewire._export import EXPORTER  # noqa: PLC0415 - import cycle
+
+    current = InProgressTrace.experiment_id
+    for record in list(_trace_manager._in_progress.values()):
+        if "experiment_id" not in vars(record):
+            record.experiment_id = current
+    EXPORTER.flush()
 
 
 def set_experiment(
