@@ -1,8 +1,8 @@
 """Where traces go: the tracking URI, the destination it names, and the active experiment.
 
-``import tracewire`` only reads nothing and builds nothing here: the destination for the tracking URI
-is built on the first export or read (:class:`DeferredDestination`), so a program that never traces
-never creates ``tracewire.db``, and ``sqlite3`` is imported only when an SQLite store is first used.
+``import tracewire`` builds nothing here: the destination for the tracking URI is built on the first
+export or read (:class:`DeferredDestination`), so a program that never traces never creates
+``tracewire.db``, and ``sqlite3`` is imported only when an SQLite store is first used.
 
 Accepted URIs: ``memory://``; ``sqlite:///relative.db`` and ``sqlite:////absolute.db``; a bare
 filesystem path (a ``str`` without ``://`` or an ``os.PathLike``), meaning an SQLite file; and
