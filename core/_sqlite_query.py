@@ -2,34 +2,35 @@
 
 Only column names and operators chosen from fixed tables below are written into the SQL text; every
 value from the filter travels as a bound parameter, so no filter can inject SQL. The semantics match
-:meth:`TraceQuery.matches` exactly: a trace missing the compared value (no such tag, no duration)
+:meth:`TraceQuery.matches` exactly (in Python): a trace missing the compared value (no such tag, no duration)
 never matches, which is what SQL's NULL comparisons give.
 """
 
 from __future__ import annotations
 
-from tracewire import _search
+from tracewire import _filter
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from tracewire._search import Comparison, TraceQuery
+    from tracewire._filter import Comparison
+    from tracewire._search import TraceQuery
 
 _COLUMNS = {
-    _search.STATE: "t.state",
-    _search.NAME: "t.name",
-    _search.TIMESTAMP: "t.request_time",
-    _search.DURATION: "t.execution_duration",
-    _search.TRACE_ID: "t.trace_id",
-    _search.CLIENT_REQUEST_ID: "t.client_request_id",
+    _filter.STATE: "t.state",
+    _filter.NAME: "t.name",
+    _filter.TIMESTAMP: "t.request_time",
+    _filter.DURATION: "t.execution_duration",
+    _filter.TRACE_ID: "t.trace_id",
+    _filter.CLIENT_REQUEST_ID: "t.client_request_id",
 }
-_KEYED_TABLES = {_search.TAG: "trace_tags", _search.METADATA: "trace_metadata"}
+_KEYED_TABLES = {_filter.TAG: "trace_tags", _filter.METADATA: "trace_metadata"}
 # Same keys as the Python sort: a missing duration or name sorts as 0 or "".
 _ORDER_COLUMNS = {
-    _search.TIMESTAMP: "t.request_time",
-    _search.DURATION: "COALESCE(t.execution_duration, 0)",
-    _search.NAME: "COALESCE(t.name, '')",
+    _filter.TIMESTAMP: "t.request_time",
+    _filter.DURATION: "COALESCE(t.execution_duration, 0)",
+    _filter.NAME: "COALESCE(t.name, '')",
 }
 _PLAIN_OPERATORS = frozenset({"=", "!=", "<", "<=", ">", ">="})
 

@@ -13,7 +13,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from tracewire._search import like
+from tracewire._filter import like
 
 SCHEMA_VERSION = 1
 # How long a statement waits for another connection's write lock before SQLite reports "locked".

@@ -11,7 +11,8 @@ import pytest
 import tracewire
 from tracewire._destinations import TraceDestination
 from tracewire._export import set_destination
-from tracewire._search import Comparison, TraceQuery, parse_filter
+from tracewire._filter import Comparison, parse_filter
+from tracewire._search import TraceQuery
 from tracewire._sqlite_store import SqliteDestination
 
 Record = Callable[..., str]
