@@ -144,6 +144,13 @@ class SqliteDestination(TraceDestination):
             writer.close()
         self._fallback = MemoryDestination()
 
+    def _memory(self) -> MemoryDestination:
+        """The fallback store; ``_write`` returns ``None`` only after creating it."""
+        fallback = self._fallback
+        if fallback is None:  # pragma: no cover - guarded by _write's contract
+            raise RuntimeError("the SQLite store has not fallen back to memory")
+        return fallback
+
     def _write_batch(self, connection: sqlite3.Connection, batch: dict[str, Trace]) -> int:
         stored: dict[str, str] = {}
         for chunk in _chunks(list(batch)):
@@ -154,7 +161,9 @@ class SqliteDestination(TraceDestination):
                     chunk,
                 ).fetchall()
             )
-        trace_rows, tag_rows, metadata_rows = [], [], []
+        trace_rows: list[tuple[Any, ...]] = []
+        tag_rows: list[tuple[str, str, str]] = []
+        metadata_rows: list[tuple[str, str, str]] = []
         for trace_id, incoming in batch.items():
             trace = incoming
             if trace_id in stored:
@@ -207,8 +216,7 @@ class SqliteDestination(TraceDestination):
             count = self._write(delete)
             if count is not None:
                 return count
-        assert self._fallback is not None  # _write gives None only after falling back
-        return self._fallback.delete_traces(ids)
+        return self._memory().delete_traces(ids)
 
     def experiment_id_for(self, name: str, create: bool = True) -> str:
         """Return the id of the experiment called ``name`` (``"Default"`` is ``"0"``).
@@ -244,8 +252,7 @@ class SqliteDestination(TraceDestination):
         created = self._write(create_experiment)
         if created is not None:
             return created
-        assert self._fallback is not None  # _write gives None only after falling back
-        return self._fallback.experiment_id_for(name, create)
+        return self._memory().experiment_id_for(name, create)
 
     # ----------------------------------------------------------------------------------- reading
 
