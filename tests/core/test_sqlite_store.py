@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import uuid
@@ -323,6 +325,51 @@ def test_read_only_directory_falls_back_to_memory(
         assert caplog.text.count("cannot write traces to") == 1
     finally:
         directory.chmod(0o755)
+
+
+_READ_ONLY_PROGRAM = """
+import logging, sys, tracewire
+logging.basicConfig()
+tracewire.set_tracking_uri(sys.argv[1])
+ids = []
+for _ in range(4):
+    with tracewire.start_span("s") as span:
+        pass
+    ids.append(span.trace_id)
+    tracewire.flush()
+print(all(tracewire.get_trace(i) is not None for i in ids))
+"""
+
+
+def test_read_only_directory_falls_back_in_a_process_without_root() -> None:
+    """As root, the same check runs in a child process that drops to user ``nobody``."""
+    setpriv = shutil.which("setpriv")
+    if not hasattr(os, "geteuid") or os.geteuid() != 0 or setpriv is None:
+        pytest.skip("needs root and setpriv to start a process as another user")
+    as_nobody = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable]
+    probe = subprocess.run([*as_nobody, "-c", "import tracewire"], capture_output=True, check=False)
+    if probe.returncode != 0:
+        pytest.skip("user nobody cannot import this tracewire installation")
+    # pytest's tmp_path sits under a directory only root may enter: use one nobody can reach.
+    base = Path(tempfile.mkdtemp())
+    try:
+        base.chmod(0o755)
+        directory = base / "ro"
+        directory.mkdir(mode=0o555)
+        result = subprocess.run(
+            [*as_nobody, "-c", _READ_ONLY_PROGRAM, f"sqlite:///{directory}/t.db"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+            env={**os.environ, "TRACEWIRE_STRICT": "1"},
+        )
+        assert result.stdout.strip() == "True"
+        assert result.stderr.count("cannot write traces to") == 1
+        assert "unable to open database file" in result.stderr
+        assert not (directory / "t.db").exists()
+    finally:
+        shutil.rmtree(base)
 
 
 def _one(name: str = "t") -> str:
