@@ -136,6 +136,7 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/bench_core.py", *session.posargs)
     session.run("python", "benchmarks/bench_openai.py", *session.posargs)
     session.run("python", "benchmarks/bench_anthropic.py", *session.posargs)
+    session.run("python", "benchmarks/bench_store.py", *session.posargs)
     if shutil.which("valgrind"):
         session.run("python", "benchmarks/bench_openai_instructions.py")
     else:

@@ -21,7 +21,9 @@ from tracewire import entities, tracing
 from tracewire._autolog import autolog
 from tracewire._autolog import resolve as _resolve
 from tracewire._decorator import trace
+from tracewire._experiments import set_experiment
 from tracewire._fluent import (
+    delete_traces,
     flush,
     get_active_trace_id,
     get_current_active_span,
@@ -32,6 +34,7 @@ from tracewire._fluent import (
     start_span_no_context,
     update_current_trace,
 )
+from tracewire._tracking import get_tracking_uri, set_tracking_uri
 from tracewire.entities import (
     Document,
     LiveSpan,
@@ -99,14 +102,18 @@ __all__ = [
     "TraceState",
     "__version__",
     "autolog",
+    "delete_traces",
     "entities",
     "flush",
     "get_active_trace_id",
     "get_current_active_span",
     "get_last_active_trace_id",
     "get_trace",
+    "get_tracking_uri",
     "hookimpl",
     "search_traces",
+    "set_experiment",
+    "set_tracking_uri",
     "start_span",
     "start_span_no_context",
     "trace",

@@ -5,11 +5,17 @@ from __future__ import annotations
 import os
 from _thread import allocate_lock
 
+from tracewire._constants import DEFAULT_EXPERIMENT_ID
+from tracewire._merge import merge_traces
 from tracewire._trace import Trace
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    from tracewire._search import TraceQuery
+
+DEFAULT_EXPERIMENT_NAME = "Default"
 
 
 class TraceDestination:
@@ -35,6 +41,28 @@ class TraceDestination:
         """Delete traces by id; return how many were deleted."""
         raise NotImplementedError
 
+    def search_traces(self, query: TraceQuery) -> list[Trace]:
+        """Return the traces matching ``query``, in its order, at most ``query.max_results``.
+
+        This default filters :meth:`list_traces` in Python; stores with an index override it, and a
+        server destination may forward ``query.filter_string`` as is.
+        """
+        return query.apply(self.list_traces())
+
+    def experiment_id_for(self, name: str, create: bool = True) -> str:
+        """Return the id of the experiment called ``name``, creating it if asked to.
+
+        Args:
+            name: The experiment name (``"Default"`` is experiment ``"0"``).
+            create: Create the experiment when it does not exist yet.
+
+        Raises:
+            KeyError: If there is no such experiment and ``create`` is false.
+        """
+        if name == DEFAULT_EXPERIMENT_NAME:
+            return DEFAULT_EXPERIMENT_ID
+        raise NotImplementedError(f"{type(self).__name__} does not keep named experiments")
+
     def shutdown(self) -> None:
         """Release resources; called once at exit or when the destination is replaced."""
 
@@ -57,14 +85,20 @@ class MemoryDestination(TraceDestination):
             raise ValueError(f"max_traces must be at least 1, got {max_traces}")
         self.max_traces = max_traces
         self._traces: dict[str, Trace] = {}  # insertion order = export order, oldest first
+        self._experiments = {DEFAULT_EXPERIMENT_NAME: DEFAULT_EXPERIMENT_ID}
         self._lock = allocate_lock()
 
     def export(self, traces: Sequence[Trace]) -> None:
-        """Keep ``traces``, dropping the oldest beyond ``max_traces``."""
+        """Keep ``traces``, dropping the oldest beyond ``max_traces``.
+
+        A trace id kept already is merged with the new part (see :func:`merge_traces`).
+        """
         with self._lock:
             for trace in traces:
-                self._traces.pop(trace.trace_id, None)
-                self._traces[trace.trace_id] = trace
+                stored = self._traces.pop(trace.trace_id, None)
+                self._traces[trace.trace_id] = (
+                    trace if stored is None else merge_traces(stored, trace)
+                )
             while len(self._traces) > self.max_traces:
                 del self._traces[next(iter(self._traces))]
 
@@ -82,6 +116,21 @@ class MemoryDestination(TraceDestination):
         """Delete traces by id; return how many were deleted."""
         with self._lock:
             return sum(self._traces.pop(trace_id, None) is not None for trace_id in trace_ids)
+
+    def experiment_id_for(self, name: str, create: bool = True) -> str:
+        """Return the id of the experiment called ``name``, numbering new ones from 1.
+
+        Raises:
+            KeyError: If there is no such experiment and ``create`` is false.
+        """
+        with self._lock:
+            experiment_id = self._experiments.get(name)
+            if experiment_id is None:
+                if not create:
+                    raise KeyError(name)
+                experiment_id = str(len(self._experiments))
+                self._experiments[name] = experiment_id
+            return experiment_id
 
     def reset_after_fork(self) -> None:
         """Replace the lock, which the parent's export thread may have held at fork time."""

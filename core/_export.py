@@ -28,6 +28,7 @@ from tracewire._status import TraceState
 from tracewire._token_usage import aggregate_token_usage
 from tracewire._trace import Trace, TraceData, TraceInfo
 from tracewire._trace_manager import InProgressTrace, evict_all_in_progress, set_sink
+from tracewire._tracking import DeferredDestination
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -308,7 +309,8 @@ class Exporter:
         self.destination.reset_after_fork()
 
 
-EXPORTER = Exporter()
+# The tracking URI's destination is built on the first export or read, not at import.
+EXPORTER = Exporter(DeferredDestination())
 set_sink(EXPORTER.submit)
 atexit.register(EXPORTER.at_exit)
 

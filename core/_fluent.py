@@ -5,6 +5,7 @@ from __future__ import annotations
 from tracewire._constants import SpanAttributeKey, SpanType, TraceMetadataKey
 from tracewire._context import ACTIVE_SPAN, begin_span
 from tracewire._errors import log, report_internal_error
+from tracewire._experiments import active_experiment
 from tracewire._export import EXPORTER
 from tracewire._json import SCALAR_TYPES, snapshot
 from tracewire._span import NO_OP_SPAN, LiveSpan, NoOpSpan
@@ -14,7 +15,7 @@ from tracewire._trace_manager import last_trace_id
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
     from types import TracebackType
     from typing import Any, Literal
 
@@ -272,31 +273,27 @@ def get_trace(trace_id: str) -> Trace | None:
         return None
 
 
-_ORDER_KEYS = {
-    "timestamp": lambda t: t.info.request_time,
-    "timestamp_ms": lambda t: t.info.request_time,
-    "request_time": lambda t: t.info.request_time,
-    "execution_time": lambda t: t.info.execution_duration or 0,
-    "execution_time_ms": lambda t: t.info.execution_duration or 0,
-    "execution_duration": lambda t: t.info.execution_duration or 0,
-    "name": lambda t: t.info.tags.get("mlflow.traceName", ""),
-}
-
-
-def _sort(traces: list[Trace], order_by: list[str] | None) -> list[Trace]:
-    if not order_by:
-        return sorted(traces, key=_ORDER_KEYS["timestamp"], reverse=True)
-    for clause in reversed(order_by):
-        parts = clause.split()
-        field = parts[0].lower().removeprefix("attributes.").removeprefix("trace.")
-        direction = parts[1].upper() if len(parts) > 1 else "ASC"
-        if field not in _ORDER_KEYS or direction not in ("ASC", "DESC") or len(parts) > 2:
-            raise ValueError(
-                f"invalid order_by clause {clause!r}: use '<field> [ASC|DESC]' with a field among "
-                f"{sorted(_ORDER_KEYS)}"
-            )
-        traces = sorted(traces, key=_ORDER_KEYS[field], reverse=direction == "DESC")
-    return traces
+def _experiment_scope(
+    experiment_ids: Sequence[str] | None, experiment_names: Sequence[str] | None
+) -> list[str] | None:
+    """The experiments a search or delete covers: those named, else the active one, else all."""
+    for label, values in (
+        ("experiment_ids", experiment_ids),
+        ("experiment_names", experiment_names),
+    ):
+        if isinstance(values, str):
+            raise TypeError(f"{label} must be a list of strings, not a str: use [{values!r}]")
+    if not experiment_ids and not experiment_names:  # [] too: MLflow's "not given"
+        active = active_experiment()
+        return None if active is None else [active.experiment_id]
+    scope = [str(e) for e in experiment_ids or ()]
+    destination = EXPORTER.destination
+    for name in experiment_names or ():
+        try:
+            scope.append(destination.experiment_id_for(name, create=False))
+        except KeyError:  # an unknown experiment holds no traces
+            continue
+    return scope
 
 
 def search_traces(
@@ -305,40 +302,41 @@ def search_traces(
     max_results: int | None = None,
     order_by: list[str] | None = None,
     return_type: Literal["pandas", "list"] | None = None,
+    experiment_names: list[str] | None = None,
 ) -> Any:
     """Search finished traces (pending exports are flushed first).
 
     Args:
-        experiment_ids: Keep traces of these experiments only.
-        filter_string: Not supported by the in-memory destination yet; must be ``None``.
+        experiment_ids: Keep traces of these experiments only. Without ``experiment_ids`` and
+            ``experiment_names``: the experiment made active by :func:`set_experiment`, else all.
+        filter_string: MLflow-style filter, e.g. ``"tags.env = 'prod' AND status = 'ERROR'"``;
+            see ``docs/destinations.md`` for the grammar.
         max_results: Return at most this many traces.
         order_by: Clauses like ``"timestamp_ms DESC"``; newest first by default.
         return_type: ``"list"`` for :class:`Trace` objects or ``"pandas"`` for a DataFrame; by default
             a DataFrame when pandas is installed, as MLflow does.
+        experiment_names: Keep traces of the experiments with these names (unknown names match
+            nothing).
 
     Returns:
         A list of traces or a pandas DataFrame with MLflow's columns.
 
     Raises:
-        ValueError: For an unsupported filter, a bad ``order_by`` or ``max_results``.
+        ValueError: For a malformed filter (the message points at the problem), a bad ``order_by``
+            or ``max_results``.
     """
-    if filter_string:
-        raise ValueError(
-            "filter_string is not supported by the in-memory trace destination yet; "
-            "filter the returned traces in Python instead"
-        )
-    if max_results is not None and max_results < 1:
-        raise ValueError(f"max_results must be a positive integer, got {max_results}")
+    from tracewire._search import TraceQuery  # noqa: PLC0415 - `re` stays out of `import tracewire`
+
     if return_type not in (None, "list", "pandas"):
         raise ValueError(f"return_type must be 'list' or 'pandas', got {return_type!r}")
+    query = TraceQuery(
+        filter_string,
+        experiment_ids=_experiment_scope(experiment_ids, experiment_names),
+        max_results=max_results,
+        order_by=order_by,
+    )
     EXPORTER.flush()
-    traces = EXPORTER.destination.list_traces()
-    if experiment_ids:
-        wanted = {str(e) for e in experiment_ids}
-        traces = [t for t in traces if t.info.experiment_id in wanted]
-    traces = _sort(traces, order_by)
-    if max_results is not None:
-        traces = traces[:max_results]
+    traces = EXPORTER.destination.search_traces(query)
     if return_type is None:
         try:
             import pandas  # noqa: F401, PLC0415 - optional; MLflow's default when installed
@@ -349,6 +347,84 @@ def search_traces(
     if return_type == "list":
         return traces
     return _to_dataframe(traces)
+
+
+def delete_traces(
+    experiment_id: str | None = None,
+    max_timestamp_millis: int | None = None,
+    max_traces: int | None = None,
+    trace_ids: Sequence[str] | None = None,
+    *,
+    filter_string: str | None = None,
+    experiment_ids: Sequence[str] | None = None,
+) -> int:
+    """Delete finished traces (pending exports are flushed first); return how many were deleted.
+
+    The arguments of MLflow's ``MlflowClient.delete_traces`` come first, in its order; every given
+    criterion must hold. At least one of ``trace_ids``, ``max_timestamp_millis`` and
+    ``filter_string`` is required, so that no call deletes everything by accident.
+
+    Args:
+        experiment_id: Delete only in this experiment. Without it and ``experiment_ids``: the
+            experiment made active by :func:`set_experiment`, else every experiment.
+        max_timestamp_millis: Delete traces started at or before this time (ms since the epoch).
+        max_traces: Delete at most this many traces, oldest first.
+        trace_ids: Delete these traces.
+        filter_string: Delete the traces this search filter matches.
+        experiment_ids: Several experiments to delete in.
+
+    Returns:
+        The number of traces deleted.
+
+    Raises:
+        ValueError: If no criterion is given, a number is not positive, or the filter is malformed.
+        TypeError: If ``trace_ids`` or ``experiment_ids`` is a single string.
+    """
+    from tracewire._search import TraceQuery  # noqa: PLC0415 - `re` stays out of `import tracewire`
+
+    if isinstance(trace_ids, str):
+        raise TypeError(f"trace_ids must be a list of trace ids, not a str: use [{trace_ids!r}]")
+    if experiment_id is not None and not isinstance(experiment_id, str):
+        raise TypeError(
+            f"experiment_id must be a str, got {type(experiment_id).__name__} (MLflow's argument "
+            "order: experiment_id, max_timestamp_millis, max_traces, trace_ids)"
+        )
+    if trace_ids is None and max_timestamp_millis is None and not filter_string:
+        raise ValueError(
+            "delete_traces needs trace_ids, max_timestamp_millis or filter_string; "
+            'to delete every trace, pass filter_string="timestamp_ms >= 0"'
+        )
+    if max_traces is not None and max_traces < 1:
+        raise ValueError(f"max_traces must be a positive integer, got {max_traces}")
+    scope = _experiment_scope(
+        None
+        if experiment_id is None and experiment_ids is None
+        else [*([experiment_id] if experiment_id is not None else []), *(experiment_ids or ())],
+        None,
+    )
+    destination = EXPORTER.destination
+    by_id_only = scope is None and not filter_string and max_timestamp_millis is None
+    if trace_ids is not None and by_id_only and max_traces is None:  # no search needed
+        EXPORTER.flush()
+        return destination.delete_traces(list(trace_ids)) if trace_ids else 0
+    clauses = [filter_string] if filter_string else []
+    if max_timestamp_millis is not None:
+        clauses.append(f"timestamp_ms <= {int(max_timestamp_millis)}")
+    if trace_ids is not None:
+        if not trace_ids:
+            return 0
+        quoted = ", ".join("'" + str(i).replace("'", "''") + "'" for i in trace_ids)
+        clauses.append(f"trace_id IN ({quoted})")
+    # The criteria become one filter string, so a server destination can forward all of them.
+    query = TraceQuery(
+        " AND ".join(clauses),
+        experiment_ids=scope,
+        max_results=max_traces,
+        order_by=["timestamp_ms ASC"],
+    )
+    EXPORTER.flush()
+    doomed = [trace.trace_id for trace in destination.search_traces(query)]
+    return destination.delete_traces(doomed) if doomed else 0
 
 
 def _to_dataframe(traces: list[Trace]) -> Any:

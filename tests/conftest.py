@@ -15,9 +15,12 @@ import pytest
 
 # Our own bugs must fail tests instead of being logged (see tracewire._errors).
 os.environ["TRACEWIRE_STRICT"] = "1"
+# Traces stay in memory, in this process and in the subprocesses tests start: nothing may write a
+# tracewire.db into the working directory (tests of the default URI remove this).
+os.environ["TRACEWIRE_TRACKING_URI"] = "memory://"
 
 import tracewire
-from tracewire import _plugins, _trace_manager
+from tracewire import _experiments, _plugins, _trace_manager, _tracking
 from tracewire._config import SETTINGS
 from tracewire._destinations import MemoryDestination
 from tracewire._export import EXPORTER, set_destination
@@ -28,6 +31,8 @@ def fresh_tracer() -> Iterator[MemoryDestination]:
     """Give each test an empty in-memory destination and default settings; check nothing leaks."""
     destination = MemoryDestination()
     set_destination(destination)
+    _tracking.reset_tracking_uri()
+    _experiments.reset_active_experiment()
     _trace_manager.clear_in_progress()
     SETTINGS.enabled = True
     SETTINGS.span_processors = ()
@@ -107,7 +112,11 @@ class SitePackages:
             text=True,
             check=True,
             timeout=60,
-            env={"PYTHONPATH": str(self.root), "TRACEWIRE_STRICT": "1"},
+            env={
+                "PYTHONPATH": str(self.root),
+                "TRACEWIRE_STRICT": "1",
+                "TRACEWIRE_TRACKING_URI": "memory://",
+            },
         )
         return result.stdout
 

@@ -67,6 +67,10 @@ def test_mlflow_names_are_available() -> None:
         "update_current_trace",
         "get_trace",
         "search_traces",
+        "set_tracking_uri",
+        "get_tracking_uri",
+        "set_experiment",
+        "delete_traces",
     ):
         assert callable(getattr(tracewire, name))
     assert tracewire.tracing.constant.SpanAttributeKey.CHAT_USAGE == "mlflow.chat.tokenUsage"
@@ -82,7 +86,8 @@ def test_import_stays_light() -> None:
         "added = {m.split('.')[0] for m in set(sys.modules) - before}\n"
         "heavy = {'openai', 'anthropic', 'langchain', 'llama_index', 'dspy', 'autogen',"
         " 'pydantic', 'opentelemetry', 'numpy', 'pandas', 'asyncio', 'inspect', 'wrapt',"
-        " 'pluggy', 'typing', 'logging', 'json', 're', 'threading', 'datetime', 'traceback'}\n"
+        " 'pluggy', 'typing', 'logging', 'json', 're', 'threading', 'datetime', 'traceback',"
+        " 'sqlite3'}\n"
         "print(','.join(sorted(added & heavy)))\n"
     )
     result = subprocess.run(

@@ -210,7 +210,7 @@ def test_search_traces_filters_by_experiment() -> None:
         {"order_by": ["timestamp_ms SIDEWAYS"]},
         {"max_results": 0},
         {"return_type": "csv"},
-        {"filter_string": "tags.a = 'b'"},
+        {"filter_string": "tags.a 'b'"},
     ],
 )
 def test_search_traces_rejects_bad_arguments(kwargs: dict[str, object]) -> None:
