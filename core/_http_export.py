@@ -12,7 +12,8 @@ Knobs (environment variables, read when a destination is created):
 * ``TRACEWIRE_EXPORT_RETRIES``: retries after the first attempt (default 4).
 * ``TRACEWIRE_EXPORT_BACKOFF``: seconds before the first retry, doubled for each next one, at most
   8 s, with jitter (default 0.5).
-* ``TRACEWIRE_EXPORT_RETRY_TIMEOUT``: seconds one batch may spend on attempts and waits (default 15).
+* ``TRACEWIRE_EXPORT_RETRY_TIMEOUT``: seconds one request may spend on retries and waits (default
+  15); no retry starts after that.
 * ``TRACEWIRE_EXPORT_TIMEOUT``: seconds one request may take (default 10; the OTLP destination lets
   ``OTEL_EXPORTER_OTLP_TRACES_TIMEOUT``/``OTEL_EXPORTER_OTLP_TIMEOUT``, in milliseconds, win).
 
@@ -64,7 +65,7 @@ class RetryPolicy(NamedTuple):
     Attributes:
         retries: Retries after the first attempt.
         backoff: Seconds before the first retry; doubled for each next one (at most 8 s).
-        max_time: Seconds one batch may spend in total, attempts and waits included.
+        max_time: Seconds one request may spend in total; no retry starts after that.
         timeout: Seconds one request may take.
     """
 
@@ -179,7 +180,8 @@ class HttpSender:
         url: str,
         body: bytes | None = None,
         headers: Mapping[str, str] | None = None,
-        deadline: float | None = None,
+        *,
+        retry: bool = True,
     ) -> Response:
         """Send a request, retrying transient failures, and return the successful (2xx) response.
 
@@ -188,8 +190,8 @@ class HttpSender:
             url: The URL.
             body: The request body.
             headers: Request headers.
-            deadline: A ``time.monotonic()`` value after which no attempt starts, shared by the
-                requests of one batch; by default now plus the policy's ``max_time``.
+            retry: ``False`` for a single attempt (a destination passes it for the rest of a batch
+                once one request of that batch has failed for good).
 
         Raises:
             DeliveryError: A final status, or the last retry failed.
@@ -197,13 +199,15 @@ class HttpSender:
         from http.client import HTTPException  # noqa: PLC0415 - loaded by urllib already
 
         policy = self.policy
-        if deadline is None:
-            deadline = time.monotonic() + policy.max_time
+        deadline = time.monotonic() + policy.max_time
         attempts = 0
         while True:
             attempts += 1
             response = None
-            timeout = min(policy.timeout, max(deadline - time.monotonic(), _MIN_ATTEMPT_S))
+            # The first attempt gets the full timeout; retries only what the time limit leaves.
+            timeout = policy.timeout
+            if attempts > 1:
+                timeout = min(timeout, max(deadline - time.monotonic(), _MIN_ATTEMPT_S))
             try:
                 response = self.fetch(method, url, body, headers, timeout)
             except (OSError, HTTPException) as error:
@@ -216,7 +220,7 @@ class HttpSender:
                 if not _retryable(response.status):
                     raise DeliveryError(reason, attempts, response)
                 wait = _retry_after(response)
-            if attempts > policy.retries or self._stop.is_set():
+            if not retry or attempts > policy.retries or self._stop.is_set():
                 raise DeliveryError(reason, attempts, response)
             if wait is None:
                 wait = min(policy.backoff * 2 ** (attempts - 1), _MAX_BACKOFF_S)
