@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     import ssl
     import urllib.request
     from collections.abc import Mapping
+    from email.message import Message
 
 _RETRIES = 4
 _BACKOFF_S = 0.5
@@ -90,7 +91,7 @@ class RetryPolicy(NamedTuple):
 
 
 class Response(NamedTuple):
-    """An HTTP response, whatever its status."""
+    """An HTTP response, whatever its status; header names are lower-cased."""
 
     status: int
     headers: Mapping[str, str]
@@ -121,7 +122,7 @@ def _retryable(status: int) -> bool:
 
 
 def _retry_after(response: Response) -> float | None:
-    value = response.headers.get("Retry-After")
+    value = response.headers.get("retry-after")
     if value is None or not value.strip().isdigit():
         return None  # the HTTP-date form is rare from collectors; backoff applies instead
     return float(value.strip())
@@ -166,13 +167,13 @@ class HttpSender:
         request = urllib.request.Request(url, data=body, headers=dict(headers or {}), method=method)
         try:
             with self._opener.open(request, timeout=timeout or self.policy.timeout) as answer:
-                return Response(answer.status, answer.headers, answer.read())
+                return Response(answer.status, _headers(answer.headers), answer.read())
         except urllib.error.HTTPError as error:  # a non-2xx status: an answer, not a failure here
             try:
                 error_body = error.read()
             except OSError:
                 error_body = b""
-            return Response(error.code, error.headers, error_body)
+            return Response(error.code, _headers(error.headers), error_body)
 
     def send(
         self,
@@ -233,6 +234,10 @@ class HttpSender:
     def stop(self) -> None:
         """Stop retrying: a request in progress finishes, later failures are final at once."""
         self._stop.set()
+
+
+def _headers(message: Message) -> dict[str, str]:
+    return {key.lower(): value for key, value in message.items()}
 
 
 def _random() -> float:

@@ -10,6 +10,8 @@ server has the same attribute values as one read by ``mlflow.get_trace``.
 
 from __future__ import annotations
 
+from functools import partial
+
 from tracewire._constants import TraceMetadataKey
 from tracewire._json import dumps
 from tracewire._preview import preview
@@ -58,9 +60,7 @@ def needs_trace_info(trace: Trace, root: Span | None) -> bool:
         ("mlflow.spanOutputs", "assistant", info.response_preview),
     ):
         text = root._attributes.get(key)
-        automatic = (
-            None if text is None else preview(text, lambda k=key: root.get_attribute(k), role)
-        )
+        automatic = None if text is None else preview(text, partial(root.get_attribute, key), role)
         if given != automatic:
             return True
     return False

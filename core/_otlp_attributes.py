@@ -162,9 +162,9 @@ def span_attributes(span: Span) -> dict[str, AttributeValue]:
     if span_type == SpanType.TOOL:
         derived["gen_ai.tool.name"] = span.name
     for key, prefix in ((_INPUTS, "input"), (_OUTPUTS, "output")):
-        text = span._attributes.get(key)
-        if text is not None and text != "null":
-            _add_io(derived, prefix, text, span, key)
+        io_text = span._attributes.get(key)
+        if io_text is not None and io_text != "null":
+            _add_io(derived, prefix, io_text, span, key)
     if usage is not None:
         for usage_key, genai_key, openinference_key in _USAGE_KEYS:
             if usage_key in usage:
