@@ -248,7 +248,7 @@ def report_drop(target: str, count: int, error: DeliveryError) -> None:
     warn_once(
         f"export-drop:{target}",
         "tracewire could not deliver %d traces to %s after %d attempts (%s); they are dropped. "
-        "Later drops are counted (tracewire._export.EXPORTER.dropped) without another warning",
+        "Later drops to it are counted without another warning",
         count,
         target,
         error.attempts,

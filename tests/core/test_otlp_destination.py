@@ -11,7 +11,10 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -384,3 +387,36 @@ def test_constructor_rejects_bad_settings() -> None:
         OtlpDestination("ftp://example/v1/traces")
     with pytest.raises(ValueError, match="gzip"):
         OtlpDestination("http://127.0.0.1:1/v1/traces", compression="zstd")
+
+
+def test_exit_gives_each_queued_batch_one_attempt_and_reports_the_drop(tmp_path: Any) -> None:
+    script = tmp_path / "app.py"
+    script.write_text(
+        "import tracewire\n"
+        "from tracewire._export import set_destination\n"
+        "from tracewire._otlp_destination import otlp_destination_from_environment\n"
+        "set_destination(otlp_destination_from_environment())\n"
+        "with tracewire.start_span('work') as span:\n"
+        "    span.set_inputs({'n': 1})\n"
+        "print('done', flush=True)\n"  # exits without flush(): the exit flush must cope
+    )
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": closed_port_url(),
+        "TRACEWIRE_EXPORT_BACKOFF": "30",  # a retry would outlast the 5 s exit flush
+    }
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "done\n"
+    assert time.monotonic() - started < 5  # interpreter start included
+    assert result.stderr.count("could not deliver 1 traces") == 1
+    assert "after 1 attempts" in result.stderr
