@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 from _thread import allocate_lock
 
-from tracewire._constants import DEFAULT_EXPERIMENT_ID
 from tracewire._destinations import TraceDestination, TracesDropped
 from tracewire._errors import warn_once
 
@@ -99,7 +98,6 @@ class MlflowServerDestination(TraceDestination):
         self._sender = HttpSender(policy or RetryPolicy.from_environment(), self._ssl_context)
         self._experiments: dict[str, str] = {}  # name -> id, resolved once
         self._lock = allocate_lock()
-        self._last_experiment_id: str | None = None
         self.exported_traces = 0
         self.dropped_traces = 0
         self.incomplete_traces = 0  # spans stored, but the trace info call failed
@@ -120,21 +118,21 @@ class MlflowServerDestination(TraceDestination):
             The experiment id (numeric text).
 
         Raises:
-            ValueError: No such experiment and ``create`` is false, or it was deleted.
+            KeyError: No such experiment and ``create`` is false (the destination interface's rule).
+            ValueError: The experiment was deleted.
             ConnectionError: The server cannot be reached.
             RuntimeError: The server answered with an unexpected error.
         """
         with self._lock:
             known = self._experiments.get(name)
         if known is not None:
-            self._last_experiment_id = known
             return known
         found = self._call(
             "GET", f"{_EXPERIMENTS_API}/get-by-name", params={"experiment_name": name}
         )
         if found is None:
             if not create:
-                raise ValueError(f"no experiment named {name!r} on the MLflow server {self.uri}")
+                raise KeyError(f"no experiment named {name!r} on the MLflow server {self.uri}")
             created = self._call(
                 "POST", f"{_EXPERIMENTS_API}/create", {"name": name}, exists_ok=True
             )
@@ -152,7 +150,6 @@ class MlflowServerDestination(TraceDestination):
             experiment_id = str(experiment["experiment_id"])
         with self._lock:
             self._experiments[name] = experiment_id
-        self._last_experiment_id = experiment_id
         return experiment_id
 
     # --- export ---------------------------------------------------------------------------------
@@ -230,16 +227,16 @@ class MlflowServerDestination(TraceDestination):
         return None if answer is None else trace_from_json(answer["trace"])
 
     def list_traces(self) -> list[Trace]:
-        """Return every trace of the current experiment (see :meth:`search_traces`), newest first."""
-        return self._search(None, [], None, None)
+        """Return every trace on the server (all active experiments), newest first."""
+        return self._search(None, None, None, None)
 
     def search_traces(self, query: Any) -> list[Trace]:
         """Search on the server: ``query.filter_string`` uses MLflow's own filter syntax.
 
         Args:
             query: Has ``filter_string``, ``experiment_ids``, ``order_by`` and ``max_results``.
-                Without experiment ids, the experiment last resolved by :meth:`experiment_id_for`
-                is searched, else ``MLFLOW_EXPERIMENT_ID``, else the default experiment ``"0"``.
+                ``experiment_ids=None`` searches every active experiment on the server; an empty
+                sequence matches nothing.
 
         Returns:
             The matching traces with their spans, in the server's order (newest first by default).
@@ -247,9 +244,10 @@ class MlflowServerDestination(TraceDestination):
         Raises:
             ValueError: The server rejected the filter or the ordering.
         """
+        experiment_ids = query.experiment_ids
         return self._search(
             query.filter_string,
-            list(query.experiment_ids or []),
+            None if experiment_ids is None else [str(e) for e in experiment_ids],
             list(query.order_by or []) or None,
             query.max_results,
         )
@@ -257,18 +255,16 @@ class MlflowServerDestination(TraceDestination):
     def _search(
         self,
         filter_string: str | None,
-        experiment_ids: list[str],
+        experiment_ids: list[str] | None,
         order_by: list[str] | None,
         max_results: int | None,
     ) -> list[Trace]:
         from tracewire._trace import TraceInfo  # noqa: PLC0415 - read path
 
+        if experiment_ids is None:
+            experiment_ids = self._all_experiment_ids()
         if not experiment_ids:
-            experiment_ids = [
-                self._last_experiment_id
-                or os.environ.get("MLFLOW_EXPERIMENT_ID")
-                or DEFAULT_EXPERIMENT_ID
-            ]
+            return []
         locations = [
             {"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": str(e)}}
             for e in experiment_ids
@@ -292,6 +288,20 @@ class MlflowServerDestination(TraceDestination):
             if not page_token:
                 break
         return self._with_spans(infos)
+
+    def _all_experiment_ids(self) -> list[str]:
+        """The ids of every active experiment (the search API needs them listed)."""
+        ids: list[str] = []
+        page_token = None
+        while True:
+            payload: dict[str, Any] = {"max_results": 1000, "view_type": "ACTIVE_ONLY"}
+            if page_token:
+                payload["page_token"] = page_token
+            answer = self._call("POST", f"{_EXPERIMENTS_API}/search", payload) or {}
+            ids.extend(str(e["experiment_id"]) for e in answer.get("experiments") or [])
+            page_token = answer.get("next_page_token")
+            if not page_token:
+                return ids
 
     def _with_spans(self, infos: list[Any]) -> list[Trace]:
         """The full traces of ``infos``, in the same order (spans fetched ten at a time)."""

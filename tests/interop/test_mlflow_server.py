@@ -35,7 +35,12 @@ def unique(name: str) -> str:
 
 def query(**fields: Any) -> Any:
     """A search query with the attributes MlflowServerDestination.search_traces reads."""
-    defaults = {"filter_string": None, "experiment_ids": [], "order_by": None, "max_results": None}
+    defaults = {
+        "filter_string": None,
+        "experiment_ids": None,
+        "order_by": None,
+        "max_results": None,
+    }
     return SimpleNamespace(**{**defaults, **fields})
 
 
@@ -227,12 +232,18 @@ def test_destination_reads_searches_and_deletes_on_the_server(to_server: Any) ->
         query(experiment_ids=["0"], filter_string="span.type = 'TOOL' AND tag.env = 'staging'")
     )
     assert in_default in [trace.trace_id for trace in filtered]
+    everywhere = to_server.search_traces(query(filter_string="tag.env = 'staging'"))
+    assert {first, second, in_default} <= {trace.trace_id for trace in everywhere}
+    assert to_server.search_traces(query(experiment_ids=[])) == []
     with pytest.raises(ValueError, match="filter"):
         to_server.search_traces(query(filter_string="no such thing ="))
 
     assert to_server.delete_traces([first, "tr-" + "1" * 32]) == 1
     assert to_server.get_trace(first) is None
-    assert [t.trace_id for t in to_server.list_traces()] == [second]  # the last experiment used
+    listed = [trace.trace_id for trace in to_server.list_traces()]  # every experiment
+    assert second in listed
+    assert in_default in listed
+    assert first not in listed
 
 
 def test_experiment_id_for_resolves_creates_and_refuses(to_server: Any, mlflow_client: Any) -> None:
@@ -244,7 +255,7 @@ def test_experiment_id_for_resolves_creates_and_refuses(to_server: Any, mlflow_c
     assert mlflow_client.get_experiment_by_name(ours).experiment_id == created
     theirs = mlflow_client.create_experiment(theirs_name)
     assert to_server.experiment_id_for(theirs_name, create=False) == theirs
-    with pytest.raises(ValueError, match="no experiment named"):
+    with pytest.raises(KeyError, match="no experiment named"):
         to_server.experiment_id_for(unique("never-created"), create=False)
     mlflow_client.delete_experiment(theirs)
     from tracewire._mlflow_server import MlflowServerDestination
