@@ -69,9 +69,12 @@ def typecheck(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Run the test suite against a non-editable install (what users get), no LLM SDKs installed.
 
-    The ``otlp`` extra is installed so the OTLP conversion and destination tests run here.
+    The ``otlp`` extra is installed so the OTLP conversion and destination tests run here, and
+    ``opentelemetry-sdk`` to show that a global OpenTelemetry provider does not duplicate our spans.
     """
-    session.install(".[otlp]", *TEST_REQUIREMENTS, "pydantic>=2", "pandas", "build")
+    session.install(
+        ".[otlp]", *TEST_REQUIREMENTS, "pydantic>=2", "pandas", "build", "opentelemetry-sdk"
+    )
     session.run(
         "pytest",
         "tests",

@@ -420,3 +420,34 @@ def test_exit_gives_each_queued_batch_one_attempt_and_reports_the_drop(tmp_path:
     assert time.monotonic() - started < 5  # interpreter start included
     assert result.stderr.count("could not deliver 1 traces") == 1
     assert "after 1 attempts" in result.stderr
+
+
+def test_a_global_opentelemetry_provider_neither_needed_nor_duplicating(
+    receiver: Receiver, use: Any
+) -> None:
+    sdk_trace = pytest.importorskip("opentelemetry.sdk.trace", reason="needs opentelemetry-sdk")
+    from opentelemetry import trace as otel_trace
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    # An application (or an SDK such as anthropic 2.x) with its own global provider and spans.
+    sdk_spans = InMemorySpanExporter()
+    provider = sdk_trace.TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(sdk_spans))
+    otel_trace.set_tracer_provider(provider)
+    use(OtlpDestination(receiver.url, policy=FAST_RETRIES))
+
+    with otel_trace.get_tracer("app").start_as_current_span("sdk http call"):
+        traced_call()
+    assert tracewire.flush(10)
+    provider.shutdown()
+
+    received = [
+        span.name
+        for _, request in receiver.requests
+        for resource_spans in request.resource_spans
+        for scope_spans in resource_spans.scope_spans
+        for span in scope_spans.spans
+    ]
+    assert sorted(received) == ["agent-0", "chat"]  # ours, each once; not the SDK's span
+    assert [span.name for span in sdk_spans.get_finished_spans()] == ["sdk http call"]
