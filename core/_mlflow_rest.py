@@ -44,15 +44,17 @@ def needs_trace_info(trace: Trace, root: Span | None) -> bool:
     """Whether ``trace`` carries something OTLP cannot: the server would not derive it from spans.
 
     That is a client request id, metadata beyond what the server computes, a state set by the user
-    rather than derived from the root span, or a preview the user set.
+    rather than derived from the root span, or a preview the user set. A part of a distributed trace
+    whose root lives in another process never does: the call would overwrite the whole trace's
+    state and times with this part's.
     """
+    if root is None or root.parent_id is not None:
+        return False
     info = trace.info
     if info.client_request_id is not None:
         return True
     if any(key not in _SERVER_DERIVED_METADATA for key in info.trace_metadata):
         return True
-    if root is None:
-        return False
     if info.state is not TraceState.from_span_status(root.status):
         return True
     for key, role, given in (
