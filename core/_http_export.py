@@ -173,6 +173,8 @@ class HttpSender:
                 error_body = error.read()
             except OSError:
                 error_body = b""
+            finally:
+                error.close()
             return Response(error.code, _headers(error.headers), error_body)
 
     def send(
@@ -234,6 +236,21 @@ class HttpSender:
     def stop(self) -> None:
         """Stop retrying: a request in progress finishes, later failures are final at once."""
         self._stop.set()
+
+
+def report_drop(target: str, count: int, error: DeliveryError) -> None:
+    """Log one warning per target for lost traces; later drops are logged at debug level."""
+    from tracewire._errors import warn_once  # noqa: PLC0415 - only when traces are lost
+
+    warn_once(
+        f"export-drop:{target}",
+        "tracewire could not deliver %d traces to %s after %d attempts (%s); they are dropped. "
+        "Later drops to it are counted without another warning",
+        count,
+        target,
+        error.attempts,
+        error,
+    )
 
 
 def _headers(message: Message) -> dict[str, str]:

@@ -161,8 +161,7 @@ class MlflowServerDestination(TraceDestination):
             TracesDropped: Some traces could not be delivered (after retries).
         """
         from tracewire import _mlflow_rest, _otlp  # noqa: PLC0415 - loaded by __init__
-        from tracewire._http_export import DeliveryError  # noqa: PLC0415
-        from tracewire._otlp_destination import report_drop  # noqa: PLC0415
+        from tracewire._http_export import DeliveryError, report_drop  # noqa: PLC0415
 
         by_experiment: dict[str, list[Trace]] = {}
         for trace in traces:

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     import ssl
     from collections.abc import Mapping, Sequence
 
-    from tracewire._http_export import DeliveryError, RetryPolicy
+    from tracewire._http_export import RetryPolicy
     from tracewire._trace import Trace
 
 _TRACES_PATH = "v1/traces"
@@ -180,7 +180,7 @@ class OtlpDestination(TraceDestination):
             TracesDropped: The batch could not be delivered.
         """
         from tracewire import _otlp  # noqa: PLC0415 - loaded by __init__
-        from tracewire._http_export import DeliveryError  # noqa: PLC0415
+        from tracewire._http_export import DeliveryError, report_drop  # noqa: PLC0415
 
         body = _otlp.to_request(traces, self._resource).SerializeToString()
         if self.compression == "gzip":
@@ -241,19 +241,6 @@ class OtlpDestination(TraceDestination):
 
     def __repr__(self) -> str:
         return f"OtlpDestination({self.endpoint!r})"
-
-
-def report_drop(target: str, count: int, error: DeliveryError) -> None:
-    """Log one warning per target for lost traces; later drops are logged at debug level."""
-    warn_once(
-        f"export-drop:{target}",
-        "tracewire could not deliver %d traces to %s after %d attempts (%s); they are dropped. "
-        "Later drops to it are counted without another warning",
-        count,
-        target,
-        error.attempts,
-        error,
-    )
 
 
 def otlp_destination_from_environment() -> TraceDestination | None:
