@@ -16,11 +16,14 @@ nox.options.sessions = [
     "plugins",
     "openai",
     "anthropic",
+    "interop",
 ]
 nox.options.error_on_missing_interpreters = False
 
 # The real MLflow package our traces must stay readable by (its tracing-only distribution).
 MLFLOW_TRACING = "mlflow-tracing>=3.5"
+# The full package, for `mlflow server`: OTLP ingestion needs a 3.4+ server with a SQL store.
+MLFLOW_SERVER = "mlflow>=3.4"
 TEST_REQUIREMENTS = ["pytest>=8", "pytest-asyncio>=0.23"]
 # The floors declared in pyproject.toml: wrapt 1.x (what older OpenTelemetry releases pin) and the
 # oldest pluggy and packaging we claim to support.
@@ -56,21 +59,28 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """Type-check the package with mypy in strict mode."""
-    session.install("-e", ".", "--config-settings", "editable_mode=strict")
-    session.install("mypy>=1.11", "pydantic>=2", "pytest>=8")
+    session.install("-e", ".[otlp]", "--config-settings", "editable_mode=strict")
+    # types-protobuf: the stubs opentelemetry-proto's own .pyi files import.
+    session.install("mypy>=1.11", "pydantic>=2", "pytest>=8", "types-protobuf")
     session.run("mypy")
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Run the test suite against a non-editable install (what users get), no LLM SDKs installed."""
-    session.install(".", *TEST_REQUIREMENTS, "pydantic>=2", "pandas", "build")
+    """Run the test suite against a non-editable install (what users get), no LLM SDKs installed.
+
+    The ``otlp`` extra is installed so the OTLP conversion and destination tests run here, and
+    ``opentelemetry-sdk`` to show that a global OpenTelemetry provider does not duplicate our spans.
+    """
+    session.install(
+        ".[otlp]", *TEST_REQUIREMENTS, "pydantic>=2", "pandas", "build", "opentelemetry-sdk"
+    )
     session.run(
         "pytest",
         "tests",
         "--ignore=tests/integrations",  # each SDK has its own session, with the SDK installed
         "-m",
-        "not mlflow and not example_plugin",
+        "not mlflow and not mlflow_server and not example_plugin",
         *session.posargs,
     )
 
@@ -87,6 +97,27 @@ def mlflow_compat(session: nox.Session) -> None:
     """Check that the real ``mlflow-tracing`` package reads the traces tracewire writes."""
     session.install(".", *TEST_REQUIREMENTS, MLFLOW_TRACING)
     session.run("pytest", "tests", "-m", "mlflow", *session.posargs)
+
+
+@nox.session
+def interop(session: nox.Session) -> None:
+    """Export to a real ``mlflow server`` (started on 127.0.0.1) and read back with the mlflow client.
+
+    The full ``mlflow`` package provides the server and the client; openai and the cassette tools
+    replay an autologged OpenAI call. Network access is blocked except for 127.0.0.1.
+    """
+    session.install(
+        ".[otlp,openai]", *TEST_REQUIREMENTS, *CASSETTE_REQUIREMENTS, MLFLOW_SERVER, "pydantic>=2"
+    )
+    session.run(
+        "pytest",
+        "tests/interop",
+        "-m",
+        "mlflow_server",
+        "--block-network",
+        "--allowed-hosts=127.0.0.1",
+        *session.posargs,
+    )
 
 
 @nox.session

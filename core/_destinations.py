@@ -18,6 +18,21 @@ if TYPE_CHECKING:
 DEFAULT_EXPERIMENT_NAME = "Default"
 
 
+class TracesDropped(Exception):
+    """Raised by :meth:`TraceDestination.export` when it had to give up on some traces.
+
+    The destination has already retried and logged its one warning; the exporter adds ``count`` to
+    its ``dropped`` counter, counts the rest of the batch as exported, and reports nothing more.
+
+    Args:
+        count: How many traces of the batch were lost.
+    """
+
+    def __init__(self, count: int) -> None:
+        super().__init__(f"{count} traces dropped")
+        self.count = count
+
+
 class TraceDestination:
     """Interface of a trace store or exporter.
 
@@ -26,7 +41,11 @@ class TraceDestination:
     """
 
     def export(self, traces: Sequence[Trace]) -> None:
-        """Store or send a batch of finished traces."""
+        """Store or send a batch of finished traces.
+
+        Raises:
+            TracesDropped: Some traces were lost for good (a network destination gave up).
+        """
         raise NotImplementedError
 
     def get_trace(self, trace_id: str) -> Trace | None:

@@ -19,7 +19,7 @@ from tracewire._constants import (
     TraceMetadataKey,
     TraceTagKey,
 )
-from tracewire._destinations import MemoryDestination, TraceDestination
+from tracewire._destinations import MemoryDestination, TraceDestination, TracesDropped
 from tracewire._errors import log, strict_mode, warn_once
 from tracewire._json import dumps
 from tracewire._preview import preview, truncate
@@ -265,6 +265,10 @@ class Exporter:
             return
         try:
             self.destination.export(batch)
+        except TracesDropped as drop:  # already retried and reported by the destination
+            self.dropped += drop.count
+            self.exported += len(batch) - drop.count
+            return
         except Exception as error:  # noqa: BLE001 - a failing destination must not kill the thread
             self.dropped += len(batch)
             self._internal_error(error, f"exporting traces to {type(self.destination).__name__}")
