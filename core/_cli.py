@@ -75,6 +75,20 @@ def sqlite_path(uri: str) -> str | None:
     return uri[len("sqlite:///") :] or None
 
 
+def require_store(uri: str) -> None:
+    """Fail, without creating it, when the store to read is a SQLite file that does not exist.
+
+    Raises:
+        CliError: If the file is missing.
+    """
+    path = sqlite_path(uri)
+    if path is not None and not os.path.exists(path):
+        raise CliError(
+            f"no trace store at {path}: nothing was recorded there yet. Record a trace with "
+            "'tracewire demo', or choose a store with --tracking-uri"
+        )
+
+
 class _WarningFormatter(logging.Formatter):
     """One line per warning, without the traceback a log record may carry."""
 
@@ -183,7 +197,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:  # --help, --version, or a usage error argparse reported
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
     try:
-        with _Session(strict=args.command != "demo"):
+        reads = args.command != "demo"
+        with _Session(strict=reads):
+            if reads:  # before the store is opened: opening a SQLite store may create its file
+                require_store(args.tracking_uri or tracking_uri())
             if args.tracking_uri is not None:
                 set_tracking_uri(args.tracking_uri)
             return int(args.run(args))

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sys
 
 import tracewire
-from tracewire._cli import EXIT_OK, EXIT_USAGE, CliError, sqlite_path, tracking_uri
+from tracewire._cli import EXIT_OK, EXIT_USAGE, CliError, tracking_uri
 from tracewire._render import detect_style, trace_table
 from tracewire._render_tree import render_trace
 
@@ -137,16 +136,6 @@ def _store_failure(error: Exception) -> CliError:
     )
 
 
-def _require_store() -> None:
-    """Fail early, and without creating it, when the store's file does not exist."""
-    path = sqlite_path(tracking_uri())
-    if path is not None and not os.path.exists(path):
-        raise CliError(
-            f"no trace store at {path}: nothing was recorded there yet. Record a trace with "
-            "'tracewire demo', or choose a store with --tracking-uri"
-        )
-
-
 def normalize_id(text: str) -> str:
     """Accept ``tr-<32 hex>`` and a bare 32-digit hex id (as an OTel backend shows it)."""
     text = text.strip()
@@ -204,7 +193,6 @@ def _select(args: argparse.Namespace) -> list[Trace]:
         raise CliError("give either trace ids or --filter (one of the two)", EXIT_USAGE)
     if args.limit is not None and not args.filter:
         raise CliError("--limit goes with --filter", EXIT_USAGE)
-    _require_store()
     if args.trace_ids:
         return fetch(args.trace_ids)
     return search(args.filter, args.limit, None)
@@ -213,7 +201,6 @@ def _select(args: argparse.Namespace) -> list[Trace]:
 def run_list(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """``tracewire traces list``."""
     out = out or sys.stdout
-    _require_store()
     found = search(args.filter, args.limit + 1, args.order_by)
     more = len(found) > args.limit
     found = found[: args.limit]
@@ -235,7 +222,6 @@ def run_list(args: argparse.Namespace, out: TextIO | None = None) -> int:
 def run_show(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """``tracewire traces show``."""
     out = out or sys.stdout
-    _require_store()
     (trace,) = fetch([args.trace_id])
     style = detect_style(out, ascii_only=args.ascii, color=args.color)
     lines = render_trace(trace, style, _width(), depth=args.depth, collapse=args.collapse)

@@ -320,6 +320,17 @@ def test_tracking_uri_memory_is_accepted_before_or_after_the_command(
     assert code == 0
 
 
+@pytest.mark.parametrize("action", [["list"], ["show", "tr-1"], ["delete", "tr-1", "--yes"]])
+def test_a_missing_sqlite_store_is_reported_not_created(
+    action: list[str], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    store = tmp_path / "nothing-here.db"
+    code, out, err = run(capsys, "traces", *action, "--tracking-uri", f"sqlite:///{store}")
+    assert (code, out) == (1, "")
+    assert err.startswith(f"tracewire: error: no trace store at {store}: nothing was recorded")
+    assert not store.exists()
+
+
 def test_the_cli_is_not_imported_by_import_tracewire() -> None:
     code = (
         "import sys, tracewire\n"
