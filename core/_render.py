@@ -119,9 +119,11 @@ def format_count(value: int | None) -> str:
     return "-" if value is None else f"{value:,}"
 
 
-def format_time(ms: int) -> str:
-    """Format epoch milliseconds as local time, ``2025-01-31 14:05:09``."""
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ms / 1000))
+def format_time(ms: int, compact: bool = False) -> str:
+    """Format epoch milliseconds as local time, ``2025-01-31 14:05:09`` (compact: no year)."""
+    return time.strftime(
+        "%m-%d %H:%M:%S" if compact else "%Y-%m-%d %H:%M:%S", time.localtime(ms / 1000)
+    )
 
 
 def fit(text: str, width: int, style: Style) -> str:
@@ -215,6 +217,13 @@ def trace_table(traces: Sequence[Trace], style: Style, width: int) -> list[str]:
         )
     widths = [max([len(h)] + [len(row[i]) for row in rows]) for i, h in enumerate(headers)]
     others = sum(widths) - widths[1] + 2 * (len(headers) - 1)
+    if others + widths[1] > width:  # short of room: the year goes before the names are cut
+        rows = [
+            (*row[:3], format_time(t.info.request_time, True), *row[4:])
+            for row, t in zip(rows, traces, strict=True)
+        ]
+        widths[3] = max(len(headers[3]), *(len(row[3]) for row in rows))
+        others = sum(widths) - widths[1] + 2 * (len(headers) - 1)
     widths[1] = max(8, min(widths[1], width - others))
     right = {4, 5, 6, 7}
     lines = [

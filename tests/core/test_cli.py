@@ -123,8 +123,7 @@ def test_a_malformed_filter_is_a_usage_error_with_the_search_apis_message(
     code, out, err = run(capsys, *argv, "--filter", "name = ")
     assert code == 2
     assert out == ""
-    assert err.startswith("tracewire: error: ")
-    assert err.count("\n") == 1
+    assert err.startswith("tracewire: error: ")  # the message may go on to point at the problem
     assert "Traceback" not in err
 
 

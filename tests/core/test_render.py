@@ -9,7 +9,15 @@ import pytest
 
 import tracewire
 from tracewire._critical_path import GAPS, CriticalPath
-from tracewire._render import Style, detect_style, fit, format_count, format_duration, trace_table
+from tracewire._render import (
+    Style,
+    detect_style,
+    fit,
+    format_count,
+    format_duration,
+    format_time,
+    trace_table,
+)
 from tracewire._render_tree import render_trace
 from tracewire.entities import SpanStatus, SpanType, Trace
 from tracewire.tracing.constant import SpanAttributeKey
@@ -255,7 +263,11 @@ def test_trace_table_keeps_ids_whole_and_cuts_long_names() -> None:
     columns = "TRACE ID NAME STATE STARTED DURATION IN OUT TOTAL"
     assert lines[0].split() == columns.split()
     assert trace.trace_id in lines[2]
-    assert "a_very_long_pipeline_name…" in lines[2]
+    started = BASE_NS // MS
+    short = format_time(started, compact=True)  # the year went first
+    assert f"a_very_long_pipeline_name_that…  OK     {short}" in lines[2]
+    roomy = trace_table([trace], UNICODE, 160)[1]
+    assert f"a_very_long_pipeline_name_that_goes_on_and_on  OK     {format_time(started)}" in roomy
     assert lines[1].split()[-3:] == ["1,234", "56", "1,290"]
     assert lines[2].split()[-3:] == ["-", "-", "-"]
     assert all(len(line) <= 120 for line in lines)
