@@ -256,37 +256,38 @@ _USAGE_LABELS = (
 
 
 def _table(rows: list[_Row], style: Style, width: int, window: tuple[int, int]) -> list[str]:
-    headers = ("SPAN", "TYPE", "STATUS", "DURATION", f"TOKENS in{style.arrow}out")
-    cells: list[tuple[str, str, str, str]] = []
+    headers = ["TYPE", "STATUS", "DURATION", f"TOKENS in{style.arrow}out"]
+    cells: list[list[str]] = []
     for row in rows:
         span = row.span
         if span is None:
-            cells.append(("", "", "", ""))
+            cells.append(["", "", "", ""])
             continue
         cells.append(
-            (
+            [
                 span.span_type or "",
                 span.status.status_code.value,
                 format_duration(_end(span) - span.start_time_ns, style),
                 _token_cell(span, style),
-            )
+            ]
         )
-    fixed = [max([len(headers[i + 1])] + [len(c[i]) for c in cells]) for i in range(4)]
+    if not any(values[3] for values in cells):  # no span reported tokens: no column for them
+        headers.pop()
+        cells = [values[:3] for values in cells]
+    fixed = [max([len(h)] + [len(values[i]) for values in cells]) for i, h in enumerate(headers)]
     names = [
         2 + len(r.prefix) + len(r.name) + (len(r.suffix) + 2 if r.suffix else 0)
         for r in rows
         if r.span is not None  # notes run across the columns, so they do not widen this one
     ]
-    name_width = max(len(headers[0]) + 2, *names)
-    rest = sum(fixed) + 2 * 4
+    name_width = max(len("SPAN") + 2, *names)
+    rest = sum(fixed) + 2 * len(fixed)
     bar = min(_MAX_BAR, width - name_width - rest - 2)
     if bar < _MIN_BAR:
         bar = 0
         name_width = max(_MIN_NAME, min(name_width, width - rest))
-    header = [_cell(style.paint(headers[0], "bold"), headers[0], name_width)]
-    header += [
-        _cell(style.paint(h, "bold"), h, fixed[i], i == 2) for i, h in enumerate(headers[1:])
-    ]
+    header = [_cell(style.paint("SPAN", "bold"), "SPAN", name_width)]
+    header += [_cell(style.paint(h, "bold"), h, fixed[i], i == 2) for i, h in enumerate(headers)]
     if bar:
         header.append(style.paint("TIMELINE", "bold"))
     lines = ["  ".join(header).rstrip()]
@@ -316,7 +317,7 @@ def _row_line(
     style: Style,
     name_width: int,
     fixed: list[int],
-    values: tuple[str, str, str, str],
+    values: list[str],
     bar: int,
     window: tuple[int, int],
 ) -> str:
@@ -336,14 +337,15 @@ def _row_line(
         + painted_name
         + (f"  {style.paint(suffix, 'dim')}" if suffix else "")
     )
-    kind, status, duration, tokens = values
+    kind, status, duration = values[:3]
     parts = [
         _cell(text, plain, name_width),
         _cell(style.paint(kind, "cyan"), kind, fixed[0]),
         _cell(state_text(status, style), status, fixed[1]),
         _cell(duration, duration, fixed[2], True),
-        _cell(tokens, tokens, fixed[3]),
     ]
+    if len(values) > 3:
+        parts.append(_cell(values[3], values[3], fixed[3]))
     if bar:
         colour = "red" if status == "ERROR" else "yellow" if row.critical else "blue"
         parts.append(_bar(span, window, bar, style, colour))

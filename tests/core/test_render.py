@@ -272,3 +272,10 @@ def test_trace_table_keeps_ids_whole_and_cuts_long_names() -> None:
     assert lines[2].split()[-3:] == ["-", "-", "-"]
     assert all(len(line) <= 120 for line in lines)
     assert "a_very_…" in trace_table([trace], UNICODE, 60)[1]  # never narrower than 8
+
+
+def test_a_trace_without_token_usage_has_no_tokens_column() -> None:
+    lines = render_trace(make_trace(("a", None, 0, 1), ("b", "a", 0, 1)), UNICODE, 120)
+    header = next(line for line in lines if line.startswith("SPAN"))
+    assert header.split() == ["SPAN", "TYPE", "STATUS", "DURATION", "TIMELINE"]
+    assert not any(line.startswith("Tokens") for line in lines)
