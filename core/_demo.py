@@ -11,6 +11,7 @@ the way ``tracewire traces show`` shows them.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import shutil
 import sys
@@ -151,7 +152,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """``tracewire demo``."""
     out = out or sys.stdout
     try:
-        import openai  # noqa: PLC0415 - optional dependency, needed by this command only
+        # By name: the SDK is an optional dependency, absent where the package is type-checked.
+        openai = importlib.import_module("openai")
     except ImportError:
         raise CliError(
             "tracewire demo needs the OpenAI SDK: pip install 'tracewire[openai]'"
