@@ -82,7 +82,12 @@ def add_parser(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
         "one document per line.",
     )
     _selection(export)
-    export.add_argument("--format", choices=("json", "jsonl"), default="json", help="(json)")
+    export.add_argument(
+        "--format",
+        choices=("json", "jsonl"),
+        default="json",
+        help="json (default): one document for one TRACE_ID, else an array; jsonl: one per line",
+    )
     export.add_argument("--output", "-o", metavar="FILE", help="write to FILE (default: stdout)")
     export.set_defaults(run=run_export)
 
