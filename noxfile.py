@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import nox
@@ -17,6 +18,7 @@ nox.options.sessions = [
     "openai",
     "anthropic",
     "interop",
+    "demo",
 ]
 nox.options.error_on_missing_interpreters = False
 
@@ -158,6 +160,19 @@ def anthropic(session: nox.Session, anthropic: str) -> None:
     )
     session.run("python", "-c", "import anthropic; print('anthropic', anthropic.__version__)")
     session.run("pytest", "tests/integrations/anthropic", "--block-network", *session.posargs)
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """Run the demo's tests and the README's ``tracewire demo`` command, with the OpenAI SDK."""
+    session.install(".[openai]", *TEST_REQUIREMENTS)
+    session.run("pytest", "tests/core/test_demo.py", *session.posargs)
+    store = os.path.join(session.create_tmp(), "demo.db")
+    if os.path.exists(store):
+        os.remove(store)
+    env = {"TRACEWIRE_TRACKING_URI": f"sqlite:///{store}"}
+    session.run("tracewire", "demo", env=env)
+    session.run("tracewire", "traces", "list", env=env)
 
 
 @nox.session

@@ -8,6 +8,7 @@ from tracewire._errors import log, report_internal_error
 from tracewire._experiments import active_experiment
 from tracewire._export import EXPORTER
 from tracewire._json import SCALAR_TYPES, snapshot
+from tracewire._propagation import RemoteParentSpan
 from tracewire._span import NO_OP_SPAN, LiveSpan, NoOpSpan
 from tracewire._status import TraceState
 from tracewire._trace import Trace
@@ -154,14 +155,16 @@ def start_span_no_context(
 def get_current_active_span() -> LiveSpan | NoOpSpan | None:
     """Return the active span of the current context, or ``None`` outside any span.
 
-    Spans started with :func:`start_span_no_context` are never active.
+    Spans started with :func:`start_span_no_context` are never active, and neither is the remote
+    caller's span inside ``set_tracing_context_from_http_request_headers`` (as in MLflow).
     """
-    return ACTIVE_SPAN.get()
+    span = ACTIVE_SPAN.get()
+    return None if type(span) is RemoteParentSpan else span
 
 
 def get_active_trace_id() -> str | None:
     """Return the id of the trace the active span belongs to, or ``None``."""
-    span = ACTIVE_SPAN.get()
+    span = get_current_active_span()
     if isinstance(span, LiveSpan):
         return span.trace_id
     return None
@@ -231,7 +234,7 @@ def update_current_trace(
             raise ValueError(f"state must be 'OK' or 'ERROR', got {state!r}")
         parsed_state = TraceState(text)
 
-    span = ACTIVE_SPAN.get()
+    span = get_current_active_span()
     if span is None:
         log().warning("update_current_trace() was called outside any span; nothing was updated")
         return

@@ -184,6 +184,18 @@ def clear_in_progress() -> None:
     _last_trace_id = _last_in_thread.trace_id = None
 
 
+def find_in_progress(trace_id: str) -> InProgressTrace | None:
+    """Return this process's unfinished trace with this id, if any (distributed tracing joins it)."""
+    return _in_progress.get(trace_id)
+
+
+def discard_in_progress(trace: InProgressTrace) -> None:
+    """Close a trace without exporting it: a remote trace's part that recorded no span here."""
+    trace.closed = True
+    if _in_progress.get(trace.trace_id) is trace:
+        _in_progress.pop(trace.trace_id, None)
+
+
 def in_progress_count() -> int:
     """Return how many traces are in progress."""
     return len(_in_progress)

@@ -15,6 +15,7 @@ import tracewire.integration
 import tracewire.testing
 import tracewire.tracing
 import tracewire.tracing.constant
+import tracewire.tracing.distributed
 
 PUBLIC_MODULES = [
     tracewire,
@@ -24,6 +25,7 @@ PUBLIC_MODULES = [
     tracewire.testing,
     tracewire.tracing,
     tracewire.tracing.constant,
+    tracewire.tracing.distributed,
 ]
 # Not API: the postponed-annotations import, the type-checking switch, pytest fixtures (which
 # users get through `pytest_plugins`), and names that tracewire resolves lazily on first access.
