@@ -43,29 +43,17 @@ def set_tracking_uri(uri: str) -> None:
     """Point tracewire at ``uri`` for this command.
 
     Raises:
-        CliError: If the URI is not valid, or this tracewire cannot store traces there.
+        CliError: If the URI is not valid.
     """
-    setter = getattr(tracewire, "set_tracking_uri", None)
-    if setter is None:  # a tracewire without the store: traces live in memory only
-        if uri.startswith("memory:"):
-            return
-        raise CliError(
-            f"this tracewire cannot store traces at {uri!r}; only memory:// is available"
-        )
     try:
-        setter(uri)
+        tracewire.set_tracking_uri(uri)
     except ValueError as error:
         raise CliError(f"invalid --tracking-uri {uri!r}: {error}", EXIT_USAGE) from None
 
 
 def tracking_uri() -> str:
     """Return the URI of the store tracewire reads and writes now."""
-    getter = getattr(tracewire, "get_tracking_uri", None)
-    if getter is not None:
-        return str(getter())
-    if getattr(tracewire, "set_tracking_uri", None) is None:
-        return "memory://"
-    return os.environ.get("TRACEWIRE_TRACKING_URI") or _DEFAULT_URI
+    return tracewire.get_tracking_uri()
 
 
 def sqlite_path(uri: str) -> str | None:

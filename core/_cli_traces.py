@@ -292,11 +292,4 @@ def _confirm(ids: list[str], where: str) -> None:
 
 
 def _delete(ids: list[str]) -> int:
-    """Delete through the public ``delete_traces``; before the store had it, the destination."""
-    delete = getattr(tracewire, "delete_traces", None)
-    if delete is not None:
-        return int(delete(trace_ids=ids))
-    from tracewire._export import EXPORTER  # noqa: PLC0415 - fallback for the in-memory store
-
-    tracewire.flush()
-    return EXPORTER.destination.delete_traces(ids)
+    return tracewire.delete_traces(trace_ids=ids)

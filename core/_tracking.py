@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from _thread import allocate_lock
 
-from tracewire._destinations import MemoryDestination, TraceDestination
+from tracewire._destinations import MemoryDestination, TraceDestination, TracesDropped
 from tracewire._errors import warn_once
 
 TYPE_CHECKING = False
@@ -76,12 +76,13 @@ def _kind(uri: str) -> tuple[str, str]:
 
 
 def _check_server_support() -> None:
+    """Fail at ``set_tracking_uri`` time, not on the first export, when the extra is missing."""
     from importlib.util import find_spec  # noqa: PLC0415 - only for http(s) URIs
 
-    if find_spec("tracewire._mlflow_server") is None:
+    if find_spec("opentelemetry") is None or find_spec("opentelemetry.proto") is None:
         raise ImportError(
-            "this tracewire build cannot export to an MLflow tracking server "
-            "(tracewire._mlflow_server is missing); use a 'sqlite:///' or 'memory://' URI"
+            "exporting to an MLflow tracking server needs the otlp extra: "
+            "pip install 'tracewire[otlp]'"
         )
 
 
@@ -90,7 +91,7 @@ def build_destination(uri: str) -> TraceDestination:
 
     Raises:
         ValueError: For an unsupported URI.
-        ImportError: For an ``http(s)`` URI when the MLflow server exporter is unavailable.
+        ImportError: For an ``http(s)`` URI without the ``tracewire[otlp]`` extra.
     """
     kind, location = _kind(uri)
     if kind == "memory":
@@ -99,14 +100,10 @@ def build_destination(uri: str) -> TraceDestination:
         from tracewire._sqlite_store import SqliteDestination  # noqa: PLC0415 - loads sqlite3
 
         return SqliteDestination(location)
-    _check_server_support()
-    # Imported by name: the module ships separately (another part of the package), and its
-    # import pulls in the HTTP machinery only a server destination needs.
-    from importlib import import_module  # noqa: PLC0415 - not needed by `import tracewire`
+    # Deferred: it pulls in the HTTP machinery only a server destination needs.
+    from tracewire._mlflow_server import MlflowServerDestination  # noqa: PLC0415
 
-    server = import_module("tracewire._mlflow_server")
-    destination: TraceDestination = server.MlflowServerDestination(location)
-    return destination
+    return MlflowServerDestination(location)
 
 
 def _env_flag(name: str) -> bool:
@@ -161,15 +158,24 @@ class FanOutDestination(TraceDestination):
         self.reader = reader
 
     def export(self, traces: Sequence[Trace]) -> None:
-        """Export to every writer; re-raise the first failure once all have had the batch."""
+        """Export to every writer; once all have had the batch, re-raise what went wrong.
+
+        An unexpected error wins over counted drops; of several writers' drops, the largest count
+        is raised (the traces some writer lost).
+        """
         failure: Exception | None = None
+        dropped = 0
         for writer in self.writers:
             try:
                 writer.export(traces)
+            except TracesDropped as drop:
+                dropped = max(dropped, drop.count)
             except Exception as error:  # noqa: BLE001 - the other writers must still get the batch
                 failure = failure or error
         if failure is not None:
             raise failure
+        if dropped:
+            raise TracesDropped(dropped)
 
     def get_trace(self, trace_id: str) -> Trace | None:
         """Read from the reader."""
@@ -300,7 +306,7 @@ def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
 
     Raises:
         ValueError: For an unsupported URI; the message lists the accepted forms.
-        ImportError: For an ``http(s)`` URI when the MLflow server exporter is unavailable.
+        ImportError: For an ``http(s)`` URI without the ``tracewire[otlp]`` extra.
     """
     global _uri
     text = _text(uri)

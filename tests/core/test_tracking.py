@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 import subprocess
 import sys
-import types
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
 
 import tracewire
-from tracewire._destinations import MemoryDestination, TraceDestination
+from tracewire._destinations import MemoryDestination, TraceDestination, TracesDropped
 from tracewire._export import set_destination
 from tracewire._sqlite_store import SqliteDestination
 from tracewire._tracking import DeferredDestination, FanOutDestination, resolve_destination
@@ -160,14 +158,6 @@ def test_unusable_uri_in_the_environment_warns_and_keeps_traces_in_memory(
     assert caplog.text.count("cannot use tracking URI 'ftp://nowhere/traces'") == 1
 
 
-def test_server_uri_without_the_server_exporter_is_a_clear_error() -> None:
-    """Until the MLflow server destination ships, an http URI says so."""
-    if importlib.util.find_spec("tracewire._mlflow_server") is not None:
-        pytest.skip("the MLflow server destination is installed")
-    with pytest.raises(ImportError, match="cannot export to an MLflow tracking server"):
-        tracewire.set_tracking_uri("http://127.0.0.1:5000")
-
-
 # --------------------------------------------------------------------------------------------------
 # OTLP routing and fan-out
 # --------------------------------------------------------------------------------------------------
@@ -202,34 +192,61 @@ def test_fan_out_writer_failure_does_not_starve_the_others() -> None:
     assert store.get_trace(trace.trace_id) is not None
 
 
+class _Dropping(MemoryDestination):
+    def __init__(self, count: int) -> None:
+        super().__init__()
+        self.count = count
+
+    def export(self, traces: Sequence[Trace]) -> None:
+        raise TracesDropped(self.count)
+
+
+def test_fan_out_reports_the_largest_drop_when_writers_only_drop() -> None:
+    """Counted drops are not internal errors; the traces some writer lost are counted once."""
+    trace = tracewire.get_trace(_one())
+    assert trace is not None
+    fan_out = FanOutDestination([_Dropping(1), _Dropping(2)], reader=MemoryDestination())
+    with pytest.raises(TracesDropped) as raised:
+        fan_out.export([trace])
+    assert raised.value.count == 2
+
+
+def test_fan_out_reports_an_error_before_drops() -> None:
+    trace = tracewire.get_trace(_one())
+    assert trace is not None
+    fan_out = FanOutDestination([_Dropping(1), _Failing()], reader=MemoryDestination())
+    with pytest.raises(ConnectionError, match="collector down"):
+        fan_out.export([trace])
+
+
 @pytest.fixture
-def fake_otlp_module(monkeypatch: pytest.MonkeyPatch) -> MemoryDestination:
-    """Stand in for the OTLP exporter module (another part of the package) with a memory store."""
-    collector = MemoryDestination()
-    module = types.ModuleType("tracewire._otlp_destination")
-    module.otlp_destination_from_environment = lambda: collector  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "tracewire._otlp_destination", module)
-    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://127.0.0.1:4318/v1/traces")
-    return collector
+def otlp_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An OTLP endpoint in the environment (nothing listens: these tests only build destinations)."""
+    pytest.importorskip("opentelemetry.proto", reason="needs tracewire[otlp]")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://127.0.0.1:9/v1/traces")
 
 
-def test_otlp_endpoint_replaces_the_store_for_writes(fake_otlp_module: MemoryDestination) -> None:
+def test_otlp_endpoint_replaces_the_store_for_writes(otlp_endpoint: None) -> None:
     """As in MLflow, an OTLP endpoint receives the traces instead of the tracking store."""
+    from tracewire._otlp_destination import OtlpDestination
+
     destination = resolve_destination("memory://")
     assert isinstance(destination, FanOutDestination)
-    assert destination.writers == (fake_otlp_module,)
+    assert [type(writer) for writer in destination.writers] == [OtlpDestination]
     assert isinstance(destination.reader, MemoryDestination)
 
 
-def test_dual_export_sends_to_both(
-    fake_otlp_module: MemoryDestination, monkeypatch: pytest.MonkeyPatch
+def test_dual_export_writes_to_the_store_and_the_collector(
+    otlp_endpoint: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """``TRACEWIRE_TRACE_ENABLE_OTLP_DUAL_EXPORT=true`` keeps the store too."""
+    """``TRACEWIRE_TRACE_ENABLE_OTLP_DUAL_EXPORT=true`` keeps the store too; reads go to it."""
+    from tracewire._otlp_destination import OtlpDestination
+
     monkeypatch.setenv("TRACEWIRE_TRACE_ENABLE_OTLP_DUAL_EXPORT", "true")
-    tracewire.set_tracking_uri("memory://")
-    trace_id = _one()
-    assert tracewire.get_trace(trace_id) is not None  # read from the store
-    assert fake_otlp_module.get_trace(trace_id) is not None
+    destination = resolve_destination("memory://")
+    assert isinstance(destination, FanOutDestination)
+    assert [type(writer) for writer in destination.writers] == [MemoryDestination, OtlpDestination]
+    assert destination.reader is destination.writers[0]
 
 
 def test_missing_otlp_exporter_warns_once_and_uses_the_store(
