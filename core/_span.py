@@ -349,8 +349,9 @@ class LiveSpan(Span):
         given; a later one's keys win.
 
         Args:
-            derive: Returns the attributes to set (key to value); a key it leaves out is not set,
-                so an absent count stays absent. Its exceptions are reported like any internal
+            derive: Returns the attributes to set (key to value), as new JSON-ready values that
+                nothing else references (they are kept as they are); a key it leaves out is not
+                set, so an absent count stays absent. Its exceptions are reported like any internal
                 error, and the span keeps everything else.
         """
         pending = self._later
@@ -367,9 +368,9 @@ class LiveSpan(Span):
         except Exception:  # noqa: BLE001 - reported by policy; the rest of the span is kept
             report_internal_error("recording a call's result")
             return
-        attributes = self._attributes
-        for key, value in values.items():
-            attributes[key] = snapshot(value)
+        # Derived values are new objects, decoded from bytes or built from the integration's own
+        # state: nothing else holds them, so unlike values handed in by user code they need no copy.
+        self._attributes.update(values)
 
     @property
     def attributes(self) -> dict[str, Any]:
