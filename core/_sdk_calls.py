@@ -247,14 +247,57 @@ def async_call_wrapper(current: ContextVar[Any], make_call: CallFactory) -> Wrap
     return wrapper
 
 
+def _keep_request_body(call: ProviderCall, client: Any, request: Any) -> None:
+    if call.request_body is None:  # retries send the same body
+        body = getattr(request, "_content", None)
+        if type(body) is bytes:
+            call.request_body = body
+
+
+def _keep_response_body(call: ProviderCall, response: Any, result: Any) -> None:
+    if call.wants_response_body:
+        call.wants_response_body = False  # the first parse is the call's own result
+        body = getattr(response.http_response, "_content", None)
+        if type(body) is bytes:
+            call.response_body = body
+
+
+def _after_method(
+    patcher: Patcher,
+    owner: Any,
+    name: str,
+    current: ContextVar[Any],
+    keep: Callable[[ProviderCall, Any, Any], None],
+) -> None:
+    """Replace ``owner.name`` with a plain function that hands its result to ``keep`` in a call.
+
+    A plain function, not a wrapt wrapper: it runs for every request or response, traced or not.
+    When the SDK lacks the method (it is private: a future SDK may drop it), the span copies or
+    encodes what it would have read from the bytes instead.
+    """
+    original = getattr(owner, "__dict__", {}).get(name)
+    if original is None:
+        log().debug("tracewire: no %s on %r", name, owner)
+        return
+
+    def patched(target: Any, *args: Any, **kwargs: Any) -> Any:
+        result = original(target, *args, **kwargs)
+        call = current.get()
+        if call is not None:
+            keep(call, target, result)
+        return result
+
+    patched.__name__ = patched.__qualname__ = name
+    patcher.replace(owner, name, patched)
+
+
 def capture_request_bodies(patcher: Patcher, client_class: Any, current: ContextVar[Any]) -> None:
     """Let each traced call keep the JSON body of the HTTP request its SDK builds.
 
     The SDK serializes the request's arguments to send them; those bytes are the arguments as
     they were at call time and cannot change, so recording them costs the caller's thread
     nothing, where copying the arguments (messages, tools, ...) costs more than the rest of the
-    span. Patched with a plain function, not a wrapt wrapper: it runs for every request, traced
-    or not.
+    span.
 
     Args:
         patcher: The integration's patcher.
@@ -263,21 +306,7 @@ def capture_request_bodies(patcher: Patcher, client_class: Any, current: Context
         current: The integration's context variable holding the traced call running in this
             context.
     """
-    original = getattr(client_class, "__dict__", {}).get("_build_request")
-    if original is None:  # a private method: a future SDK may drop it; arguments are then copied
-        log().debug("tracewire: no _build_request on %r", client_class)
-        return
-
-    def _build_request(client: Any, *args: Any, **kwargs: Any) -> Any:
-        request = original(client, *args, **kwargs)
-        call = current.get()
-        if call is not None and call.request_body is None:  # retries send the same body
-            body = getattr(request, "_content", None)
-            if type(body) is bytes:
-                call.request_body = body
-        return request
-
-    patcher.replace(client_class, "_build_request", _build_request)
+    _after_method(patcher, client_class, "_build_request", current, _keep_request_body)
 
 
 def capture_response_bodies(
@@ -287,7 +316,7 @@ def capture_response_bodies(
 
     The body is the result exactly as the API sent it, already in memory: recording it costs the
     caller's thread nothing, where re-encoding the parsed model costs more than the rest of the
-    span. A plain function, not a wrapt wrapper: it runs for every response, traced or not.
+    span.
 
     Args:
         patcher: The integration's patcher.
@@ -296,19 +325,4 @@ def capture_response_bodies(
         current: The integration's context variable holding the traced call running in this
             context.
     """
-    original = getattr(response_class, "__dict__", {}).get("_parse")
-    if original is None:  # a private method: a future SDK may drop it; outputs are then encoded
-        log().debug("tracewire: no _parse on %r", response_class)
-        return
-
-    def _parse(response: Any, *args: Any, **kwargs: Any) -> Any:
-        result = original(response, *args, **kwargs)
-        call = current.get()
-        if call is not None and call.wants_response_body:
-            call.wants_response_body = False  # the first parse is the call's own result
-            body = getattr(response.http_response, "_content", None)
-            if type(body) is bytes:
-                call.response_body = body
-        return result
-
-    patcher.replace(response_class, "_parse", _parse)
+    _after_method(patcher, response_class, "_parse", current, _keep_response_body)
