@@ -178,11 +178,12 @@ def demo(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Benchmark tracewire against mlflow-tracing side by side, in one run (not in the default set)."""
-    session.install(".[openai,anthropic]", MLFLOW_TRACING)
+    session.install(".[openai,anthropic,otlp]", MLFLOW_TRACING)
     session.run("python", "benchmarks/bench_core.py", *session.posargs)
     session.run("python", "benchmarks/bench_openai.py", *session.posargs)
     session.run("python", "benchmarks/bench_anthropic.py", *session.posargs)
     session.run("python", "benchmarks/bench_store.py", *session.posargs)
+    session.run("python", "benchmarks/bench_export_backends.py", *session.posargs)
     if shutil.which("valgrind"):
         session.run("python", "benchmarks/bench_openai_instructions.py")
     else:
