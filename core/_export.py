@@ -148,6 +148,7 @@ class Exporter:
         self._start_lock = allocate_lock()
         self._strict_errors: list[BaseException] = []
         self._busy = False  # the export thread is polling: producers need not wake it
+        self._sending = 0  # traces of the batch the destination is exporting now
 
     def submit(self, record: InProgressTrace, spans: list[Any]) -> None:
         """Queue a finished trace for export. Never blocks; drops and counts when the queue is full."""
@@ -263,6 +264,7 @@ class Exporter:
     def _export(self, batch: list[Trace]) -> None:
         if not batch:
             return
+        self._sending = len(batch)  # lost, and counted, if the process exits before it is sent
         try:
             self.destination.export(batch)
         except TracesDropped as drop:  # already retried and reported by the destination
@@ -273,6 +275,8 @@ class Exporter:
             self.dropped += len(batch)
             self._internal_error(error, f"exporting traces to {type(self.destination).__name__}")
             return
+        finally:
+            self._sending = 0
         self.exported += len(batch)
 
     def _internal_error(self, error: Exception, where: str) -> None:
@@ -294,9 +298,12 @@ class Exporter:
             # What was recorded in traces that never finished is exported too, marked ERROR.
             evict_all_in_progress()
             if not self.flush(timeout):
+                # The export thread is a daemon: what it holds or has queued dies with it.
+                lost = self._sending + sum(type(item) is tuple for item in list(self._queue))
+                self.dropped += lost
                 log().warning(
-                    "tracewire: %d traces were still queued at exit after %.1fs and are lost",
-                    len(self._queue),
+                    "tracewire: %d traces were not exported within %.1fs of exit and are lost",
+                    lost,
                     timeout,
                 )
             self.destination.shutdown()

@@ -189,6 +189,38 @@ def test_pending_traces_are_exported_at_interpreter_exit(tmp_path: Path) -> None
     assert len(out.read_text().splitlines()) == 200
 
 
+def test_traces_a_slow_destination_cannot_take_before_exit_are_counted_as_dropped() -> None:
+    """The exit flush waits its timeout; what is still unsent is counted and reported once."""
+    program = textwrap.dedent(
+        """
+        import atexit, time
+        atexit.register(lambda: print("dropped", EXPORTER.dropped, "exported", EXPORTER.exported))
+        import tracewire
+        from tracewire._destinations import MemoryDestination
+        from tracewire._export import EXPORTER, set_destination
+
+        class SlowDestination(MemoryDestination):
+            def export(self, traces):
+                time.sleep(5)  # longer than the exit flush may wait
+
+        set_destination(SlowDestination())
+        for _ in range(300):  # more than one batch: some are sending, the rest queued
+            with tracewire.start_span("s"):
+                pass
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program],
+        check=True,
+        timeout=60,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TRACEWIRE_EXIT_FLUSH_TIMEOUT": "0.5", "TRACEWIRE_STRICT": "0"},
+    )
+    assert result.stdout.split() == ["dropped", "300", "exported", "0"]
+    assert result.stderr.count("300 traces were not exported within 0.5s of exit") == 1
+
+
 def test_traces_unfinished_at_exit_are_exported_as_errors(tmp_path: Path) -> None:
     """A trace whose root is still open when the program exits is exported, marked ERROR."""
     out = tmp_path / "exported.jsonl"
