@@ -11,6 +11,7 @@ from tracewire._constants import SpanType
 from tracewire._errors import log
 from tracewire._guards import guard
 from tracewire._integration import Integration
+from tracewire._json import snapshot
 from tracewire._sdk_calls import (
     ProviderCall,
     SdkTypes,
@@ -261,7 +262,12 @@ class _Call(ProviderCall):
                     self.hide_usage_chunk = True
 
     def start(self) -> LiveSpan | NoOpSpan:
-        return self.start_span(self.api.name, self.api.span_type)
+        span = self.start_span(self.api.name, self.api.span_type)
+        pending = self.pending_inputs
+        if self.hide_usage_chunk and pending is not None and "stream_options" in pending:
+            # The body carries the include_usage tracewire added; record the caller's options.
+            pending["stream_options"] = snapshot(self.kwargs["stream_options"])
+        return span
 
     def record(self, span: LiveSpan, result: Any) -> None:
         record_response(span, result, self.kwargs.get("model"), self.response_body)

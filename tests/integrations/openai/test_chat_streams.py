@@ -39,6 +39,23 @@ def test_stream_to_openai_gets_usage_without_user_changes(
 
 
 @pytest.mark.vcr("chat_stream_default_usage.yaml", match_on=MATCH_BODY)
+def test_inputs_keep_the_callers_stream_options_not_the_usage_request_added(
+    client: Any, messages: Any, last_trace: Any
+) -> None:
+    tracewire.openai.autolog(stream_usage=True)
+
+    list(
+        client.chat.completions.create(
+            model="gpt-4o-mini", messages=messages, stream=True, stream_options={}
+        )
+    )
+
+    span = last_trace().data.spans[0]
+    assert span.inputs["stream_options"] == {}  # the request sent {"include_usage": true}
+    assert span.attributes[SpanAttributeKey.CHAT_USAGE] == USAGE_19_3
+
+
+@pytest.mark.vcr("chat_stream_default_usage.yaml", match_on=MATCH_BODY)
 def test_added_usage_chunk_never_reaches_code_reading_choices(client: Any, messages: Any) -> None:
     stream = client.chat.completions.create(model="gpt-4o-mini", messages=messages, stream=True)
 
