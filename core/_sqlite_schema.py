@@ -110,7 +110,7 @@ def connect(path: str, *, read_only: bool) -> tuple[sqlite3.Connection, int]:
 
     Args:
         path: Absolute path of the database file. A writer creates it and its directory.
-        read_only: Open for reading only; the file must exist.
+        read_only: Open to read: the file must exist, and nothing is written through it.
 
     Returns:
         The connection (autocommit mode: transactions are explicit) and the schema version, which
@@ -123,7 +123,10 @@ def connect(path: str, *, read_only: bool) -> tuple[sqlite3.Connection, int]:
         OSError: If the directory cannot be created.
     """
     if read_only:
-        target, uri = Path(path).as_uri() + "?mode=ro", True
+        # Read-write but never created: a missing file stays missing, and a reader that closes
+        # last may remove the WAL files (a mode=ro connection would leave them beside the store).
+        # SQLite falls back to read-only by itself where the file is not writable.
+        target, uri = Path(path).as_uri() + "?mode=rw", True
     else:
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         target, uri = path, False

@@ -307,7 +307,9 @@ class SqliteDestination(TraceDestination):
     def shutdown(self) -> None:
         """Close both connections (SQLite checkpoints the WAL when the last one closes)."""
         with self._write_lock, self._read_lock:
-            for connection in (self._writer, self._reader):
+            # The reader first: the last connection to close removes the WAL and shared-memory
+            # files, which a read-only connection may not do; they would be left beside the store.
+            for connection in (self._reader, self._writer):
                 if connection is not None:
                     connection.close()
             self._writer = self._reader = None

@@ -466,3 +466,26 @@ def test_a_forked_child_reopens_its_connections(tmp_path: Path) -> None:
         check=True,
     )
     assert result.stdout.split() == ["1", "child,parent-after,parent-before"]
+
+
+_WRITE_THEN_READ = """
+import sys, tracewire
+tracewire.set_tracking_uri(sys.argv[1])
+with tracewire.start_span("s") as span:
+    pass
+assert tracewire.get_trace(span.trace_id) is not None
+"""
+
+
+def test_no_wal_files_are_left_beside_the_store_after_a_writer_and_a_reader_exit(
+    tmp_path: Path,
+) -> None:
+    """The process that wrote and read, then one that only reads: only the store remains."""
+    uri = f"sqlite:///{tmp_path}/t.db"
+    subprocess.run([sys.executable, "-c", _WRITE_THEN_READ, uri], check=True, timeout=60)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.db"]
+
+    read_only = "import sys, tracewire; tracewire.set_tracking_uri(sys.argv[1]); "
+    read_only += "assert tracewire.search_traces(return_type='list')"
+    subprocess.run([sys.executable, "-c", read_only, uri], check=True, timeout=60)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.db"]
