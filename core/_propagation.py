@@ -19,6 +19,7 @@ from _thread import allocate_lock
 from tracewire._config import SETTINGS
 from tracewire._context import ACTIVE_SPAN
 from tracewire._errors import warn_once
+from tracewire._guards import guard
 from tracewire._ids import new_root_ids
 from tracewire._span import NO_OP_SPAN, LiveSpan
 from tracewire._trace_manager import InProgressTrace, discard_in_progress, find_in_progress
@@ -235,8 +236,10 @@ class _RemoteContextScope:
         if not sampled:  # the caller decided not to record this trace: neither do we
             self._token = ACTIVE_SPAN.set(NO_OP_SPAN)
         elif SETTINGS.enabled:
-            parent, self._remote = _join(trace_id, parent_span_id)
-            self._token = ACTIVE_SPAN.set(parent)
+            # A bug of ours here must not fail the request: the block then runs untraced.
+            with guard("continuing a trace from a request's headers"):
+                parent, self._remote = _join(trace_id, parent_span_id)
+                self._token = ACTIVE_SPAN.set(parent)
 
     def __exit__(
         self,
@@ -252,9 +255,10 @@ class _RemoteContextScope:
                 ACTIVE_SPAN.set(None)
         remote, self._remote = self._remote, None
         if remote is not None:
-            with remote.lock:
-                remote.open_blocks -= 1
-            remote.finish_if_done()
+            with guard("ending a request's part of a distributed trace"):
+                with remote.lock:
+                    remote.open_blocks -= 1
+                remote.finish_if_done()
 
 
 def set_tracing_context_from_http_request_headers(headers: Any) -> _RemoteContextScope:

@@ -510,3 +510,32 @@ def test_two_processes_write_one_trace_to_one_store(
     assert spans["answer"].parent_id == ids["span_id"]
     assert spans["retrieve"].parent_id == spans["answer"].span_id
     assert trace.info.tags["mlflow.traceName"] == "client"  # the root's process names the trace
+
+
+def test_a_bug_while_joining_the_remote_trace_never_fails_the_request(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Outside strict mode the handler's block runs, untraced, and the error is logged once."""
+    from tracewire import _propagation
+
+    def broken(trace_id: str, parent_span_id: str) -> object:
+        raise RuntimeError("bug in _join")
+
+    monkeypatch.setattr(_propagation, "_join", broken)
+    monkeypatch.setattr(_errors, "_reported", set())
+    monkeypatch.setenv("TRACEWIRE_STRICT", "0")
+    headers = {"traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01"}
+    with (
+        caplog.at_level(logging.WARNING, logger="tracewire"),
+        set_tracing_context_from_http_request_headers(headers),
+    ):
+        handled = "handled"
+    assert handled == "handled"
+    assert "continuing a trace from a request's headers" in caplog.text
+
+    monkeypatch.setenv("TRACEWIRE_STRICT", "1")
+    with (
+        pytest.raises(RuntimeError, match="bug in _join"),
+        set_tracing_context_from_http_request_headers(headers),
+    ):
+        pass
