@@ -8,10 +8,11 @@ usage attributes are the same for both.
 from __future__ import annotations
 
 from tracewire._constants import SpanAttributeKey
-from tracewire._json import model_json
+from tracewire._json import EncodedJson, loads, model_json
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 
@@ -84,3 +85,26 @@ def usage_and_model(
     if isinstance(model, str) and model:
         attributes[SpanAttributeKey.MODEL] = model
     return attributes
+
+
+def body_attributes(
+    body: bytes, request_model: Any, token_usage: Callable[[Any], dict[str, int] | None]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Outputs (the body as sent), usage and model of a response's JSON body.
+
+    Args:
+        body: The response body the SDK parsed.
+        request_model: The ``model`` argument of the request.
+        token_usage: The integration's conversion of the body's ``usage`` field.
+
+    Returns:
+        The span attributes, and the decoded body (empty if it is no JSON object) for the
+        integration to read more from.
+    """
+    text = EncodedJson(body, "utf-8", "replace")
+    data = loads(text)
+    if not isinstance(data, dict):
+        data = {}
+    attributes = usage_and_model(token_usage(data.get("usage")), data.get("model"), request_model)
+    attributes[SpanAttributeKey.OUTPUTS] = text
+    return attributes, data

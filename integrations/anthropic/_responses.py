@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from tracewire._constants import SpanAttributeKey
-from tracewire._json import EncodedJson, loads
-from tracewire._responses import encoded, usage_and_model
+from tracewire._responses import body_attributes, encoded, usage_and_model
 from tracewire.anthropic._usage import token_usage
 
 TYPE_CHECKING = False
@@ -17,26 +15,18 @@ if TYPE_CHECKING:
 
 #: OpenTelemetry GenAI semantic conventions' name for the reasons a response stopped (a list).
 FINISH_REASONS = "gen_ai.response.finish_reasons"
-_OUTPUTS = SpanAttributeKey.OUTPUTS
 
 
-def record_stop_reason(span: LiveSpan, stop_reason: Any) -> None:
+def add_finish_reasons(attributes: dict[str, Any], stop_reason: Any) -> None:
     """Set ``gen_ai.response.finish_reasons`` to ``[stop_reason]`` when the message has one."""
     if isinstance(stop_reason, str) and stop_reason:
-        span.set_attribute(FINISH_REASONS, [stop_reason])
+        attributes[FINISH_REASONS] = [stop_reason]
 
 
 def _from_body(body: bytes, request_model: Any) -> dict[str, Any]:
     """Outputs (the body as sent), usage, model and stop reason of a message's JSON body."""
-    text = EncodedJson(body, "utf-8", "replace")
-    data = loads(text)
-    if not isinstance(data, dict):
-        data = {}
-    attributes = usage_and_model(token_usage(data.get("usage")), data.get("model"), request_model)
-    stop_reason = data.get("stop_reason")
-    if isinstance(stop_reason, str) and stop_reason:
-        attributes[FINISH_REASONS] = [stop_reason]
-    attributes[_OUTPUTS] = text
+    attributes, data = body_attributes(body, request_model, token_usage)
+    add_finish_reasons(attributes, data.get("stop_reason"))
     return attributes
 
 
@@ -58,8 +48,8 @@ def record_message(
         span._record_later(partial(_from_body, body, request_model))
         return
     counts = token_usage(getattr(message, "usage", None))
-    model = getattr(message, "model", None)
-    for key, value in usage_and_model(counts, model, request_model).items():
+    attributes = usage_and_model(counts, getattr(message, "model", None), request_model)
+    add_finish_reasons(attributes, getattr(message, "stop_reason", None))
+    for key, value in attributes.items():
         span.set_attribute(key, value)
-    record_stop_reason(span, getattr(message, "stop_reason", None))
     span.set_outputs(encoded(message))

@@ -14,7 +14,7 @@ from __future__ import annotations
 from tracewire._constants import SpanAttributeKey
 from tracewire._responses import model_fields, plain, usage_and_model
 from tracewire._streams import StreamRecorder
-from tracewire.anthropic._responses import FINISH_REASONS
+from tracewire.anthropic._responses import add_finish_reasons
 from tracewire.anthropic._usage import token_usage
 
 TYPE_CHECKING = False
@@ -155,8 +155,6 @@ class MessageStreamRecorder(StreamRecorder):
             outputs["usage"] = usage
             counts = token_usage(usage)
         attributes = usage_and_model(counts, outputs.get("model"), self.request_model)
-        stop_reason = outputs.get("stop_reason")
-        if isinstance(stop_reason, str) and stop_reason:
-            attributes[FINISH_REASONS] = [stop_reason]
+        add_finish_reasons(attributes, outputs.get("stop_reason"))
         attributes[_OUTPUTS] = outputs
         return attributes

@@ -10,8 +10,7 @@ from __future__ import annotations
 from functools import partial
 
 from tracewire._constants import SpanAttributeKey
-from tracewire._json import EncodedJson, loads
-from tracewire._responses import encoded, usage_and_model
+from tracewire._responses import body_attributes, encoded, usage_and_model
 from tracewire.openai._usage import token_usage
 
 TYPE_CHECKING = False
@@ -25,13 +24,7 @@ _OUTPUTS = SpanAttributeKey.OUTPUTS
 
 def _from_body(body: bytes, request_model: Any) -> dict[str, Any]:
     """Outputs (the body as sent), usage and model of a response's JSON body."""
-    text = EncodedJson(body, "utf-8", "replace")
-    data = loads(text)
-    if not isinstance(data, dict):
-        data = {}
-    attributes = usage_and_model(token_usage(data.get("usage")), data.get("model"), request_model)
-    attributes[_OUTPUTS] = text
-    return attributes
+    return body_attributes(body, request_model, token_usage)[0]
 
 
 def response_attributes(response: Any, request_model: Any) -> dict[str, Any]:
