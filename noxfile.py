@@ -185,6 +185,7 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/bench_store.py", *session.posargs)
     session.run("python", "benchmarks/bench_export_backends.py", *session.posargs)
     if shutil.which("valgrind"):
-        session.run("python", "benchmarks/bench_openai_instructions.py")
+        for sdk in ("openai", "anthropic"):
+            session.run("python", "benchmarks/bench_instructions.py", "--sdk", sdk)
     else:
-        session.log("valgrind is not installed: skipping bench_openai_instructions.py")
+        session.log("valgrind is not installed: skipping bench_instructions.py")

@@ -1,26 +1,31 @@
-"""Count the CPU instructions OpenAI autologging adds to a call: tracewire next to MLflow, one run.
+"""Count the CPU instructions an SDK's autologging adds to a call: tracewire next to MLflow, one run.
 
 CPU time on a shared or virtual machine scatters by tens of percent between runs, more than the
-3 % budget it is meant to check (``bench_openai.py`` prints that scatter). Instruction counts do
-not: valgrind's callgrind counts every instruction the calling thread executes, the same way each
-run. Each worker (uninstrumented, tracewire, MLflow) runs the calls of ``bench_openai.py`` under
-callgrind twice, with a small and a large number of calls; the difference divided by the extra
-calls is the per-call count, free of start-up and import costs. Only the calling thread is counted
-(``--separate-threads``); background export threads are reported apart.
+3 % budget it is meant to check (``bench_openai.py`` and ``bench_anthropic.py`` print that
+scatter). Instruction counts do not: valgrind's callgrind counts every instruction the calling
+thread executes, the same way each run. Each worker (uninstrumented, tracewire, MLflow) runs the
+calls of ``bench_openai.py`` or ``bench_anthropic.py`` (``--sdk``) under callgrind twice, with a
+small and a large number of calls; the difference divided by the extra calls is the per-call
+count, free of start-up and import costs. Only the calling thread is counted
+(``--separate-threads``); background export threads are reported apart. Each run collects its
+garbage before the measured calls, so that a full collection of the imported modules' objects,
+which a background thread's allocations can move from one run into the other, lands in neither.
 
 What counts miss: cache misses and branch mispredictions cost time without instructions, so the
-overhead in CPU time is larger than in instructions; ``bench_openai.py`` measures that.
+overhead in CPU time is larger than in instructions; the CPU benchmarks measure that.
 
-Run with ``nox -s bench`` (it runs this script when ``valgrind`` is installed) or
-``python benchmarks/bench_openai_instructions.py`` in a venv holding tracewire, openai and
-mlflow-tracing; it takes a few minutes. Exits 0 (a missed budget says MISS), 1 when something
-crashed, 2 when valgrind is missing.
+Run with ``nox -s bench`` (it runs this script for both SDKs when ``valgrind`` is installed) or
+``python benchmarks/bench_instructions.py --sdk openai`` (or ``anthropic``) in a venv holding
+tracewire, the SDK and mlflow-tracing; it takes a few minutes per SDK. Exits 0 (a missed budget
+says MISS), 1 when something crashed, 2 when valgrind is missing.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import glob
+import importlib
 import os
 import platform
 import shutil
@@ -31,25 +36,31 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench_core import clean_env, dist_version, guard_network, machine
-from bench_openai import BENCH, CASES
-from bench_sdk import OVERHEAD_BUDGET_PCT, start_session
+from bench_sdk import OVERHEAD_BUDGET_PCT, SdkBench, start_session
 
-WORKERS = ("openai", "tracewire", "mlflow")
-LABELS = {"openai": "uninstrumented", "tracewire": "tracewire", "mlflow": "mlflow"}
+SDKS = ("openai", "anthropic")
+LIBRARIES = ("tracewire", "mlflow")
 # Calls per run: the counts of the small run are subtracted from those of the large one.
 CALLS = {"chat": (10, 110), "stream": (5, 45)}
 
 
-def worker(name: str, case: str, calls: int) -> int:
+def _bench(sdk: str) -> SdkBench:
+    """Return the SDK's benchmark definition (its mock server, client and cases)."""
+    bench: SdkBench = importlib.import_module(f"bench_{sdk}").BENCH
+    return bench
+
+
+def worker(sdk: str, name: str, case: str, calls: int) -> int:
     """Run ``calls`` calls of ``case`` with autolog on (for the libraries), after a warm-up."""
     guard_network()
-    session = start_session(BENCH, name)
+    session = start_session(_bench(sdk), name)
     if session.toggle is not None:
         session.toggle(True)
     run, lib = session.runners[case], session.lib
     traced = 0 if session.toggle is None else 1
     run(3)  # first calls import lazily loaded SDK modules and patch them
     lib.drain(3 * traced)
+    gc.collect()
     run(calls)
     lib.drain((3 + calls) * traced)  # the export thread's work is counted, apart
     return 0
@@ -63,7 +74,7 @@ def _totals(path: str) -> int:
     raise ValueError(f"no totals in {path}")
 
 
-def _measure(name: str, case: str, calls: int, out_dir: Path) -> tuple[int, int]:
+def _measure(sdk: str, name: str, case: str, calls: int, out_dir: Path) -> tuple[int, int]:
     """Run one worker under callgrind; return (calling thread, other threads) instructions."""
     prefix = out_dir / f"{name}.{case}.{calls}"
     command = [
@@ -73,6 +84,8 @@ def _measure(name: str, case: str, calls: int, out_dir: Path) -> tuple[int, int]
         f"--callgrind-out-file={prefix}",
         sys.executable,
         __file__,
+        "--sdk",
+        sdk,
         "--worker",
         name,
         "--case",
@@ -80,7 +93,7 @@ def _measure(name: str, case: str, calls: int, out_dir: Path) -> tuple[int, int]
         "--calls",
         str(calls),
     ]
-    # bench_openai's worker environment: MLflow offline and in memory, and a fixed hash seed (same
+    # The CPU benchmarks' worker environment: MLflow offline and in memory, and a fixed hash seed (same
     # dict layouts, same counts, every run).
     env = clean_env()
     subprocess.run(command, check=True, capture_output=True, env=env)
@@ -89,13 +102,18 @@ def _measure(name: str, case: str, calls: int, out_dir: Path) -> tuple[int, int]
     return main_thread, others
 
 
-def main() -> int:
-    """Measure every worker and case, then print the markdown report."""
+def main(sdk: str) -> int:
+    """Measure every worker and case of one SDK, then print the markdown report."""
     if shutil.which("valgrind") is None:
         print("valgrind is not installed; instruction counts need it (apt install valgrind)")
         return 2
+    bench = _bench(sdk)
+    workers = bench.workers  # the uninstrumented one first, named after the SDK
     jobs = [
-        (name, case.key, calls) for case in CASES for name in WORKERS for calls in CALLS[case.key]
+        (sdk, name, case.key, calls)
+        for case in bench.cases
+        for name in workers
+        for calls in CALLS[case.key]
     ]
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(os.cpu_count() or 1) as pool:
         futures = {job: pool.submit(_measure, *job, Path(tmp)) for job in jobs}
@@ -105,9 +123,9 @@ def main() -> int:
             pool.shutdown(cancel_futures=True)
             print(f"a worker crashed: {error.cmd}\n{error.stderr.decode(errors='replace')}")
             return 1
-    print("# OpenAI autolog: instructions per call, tracewire vs MLflow\n")
+    print(f"# {bench.title.split(':')[0]}: instructions per call, tracewire vs MLflow\n")
     print(
-        f"- {machine()}; Python {platform.python_version()}; openai {dist_version('openai')}, "
+        f"- {machine()}; Python {platform.python_version()}; {sdk} {dist_version(sdk)}, "
         f"tracewire {dist_version('tracewire')}, mlflow-tracing {dist_version('mlflow-tracing')}"
     )
     print(
@@ -119,17 +137,17 @@ def main() -> int:
         "| tracewire export thread | budget (tracewire) | result |"
     )
     print("|---|---:|---:|---:|---:|---:|---|---|")
-    for case in CASES:
+    for case in bench.cases:
         small, large = CALLS[case.key]
         per_call = {}
         background = {}
-        for name in WORKERS:
-            (main_small, other_small) = counts[(name, case.key, small)]
-            (main_large, other_large) = counts[(name, case.key, large)]
+        for name in workers:
+            (main_small, other_small) = counts[(sdk, name, case.key, small)]
+            (main_large, other_large) = counts[(sdk, name, case.key, large)]
             per_call[name] = (main_large - main_small) / (large - small)
             background[name] = (other_large - other_small) / (large - small)
-        base = per_call["openai"]
-        added = {lib: per_call[lib] - base for lib in ("tracewire", "mlflow")}
+        base = per_call[sdk]
+        added = {lib: per_call[lib] - base for lib in LIBRARIES}
         pct = {lib: 100 * added[lib] / base for lib in added}
         verdict = "PASS" if pct["tracewire"] <= OVERHEAD_BUDGET_PCT else "MISS"
         print(
@@ -143,10 +161,11 @@ def main() -> int:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--worker", choices=WORKERS, help=argparse.SUPPRESS)
-    parser.add_argument("--case", choices=[case.key for case in CASES], help=argparse.SUPPRESS)
+    parser.add_argument("--sdk", choices=SDKS, default="openai", help="the SDK to measure")
+    parser.add_argument("--worker", choices=(*SDKS, *LIBRARIES), help=argparse.SUPPRESS)
+    parser.add_argument("--case", choices=("chat", "stream"), help=argparse.SUPPRESS)
     parser.add_argument("--calls", type=int, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.worker:
-        sys.exit(worker(arguments.worker, arguments.case, arguments.calls))
-    sys.exit(main())
+        sys.exit(worker(arguments.sdk, arguments.worker, arguments.case, arguments.calls))
+    sys.exit(main(arguments.sdk))
