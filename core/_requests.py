@@ -51,16 +51,16 @@ def _as_dict(value: Any) -> Any:
     return model_dump(exclude_none=True) if callable(model_dump) else value
 
 
-class _InBody:
-    """Stands for an argument whose value is read back from the request body the SDK sent."""
+class _LeftOut:
+    """Marks an argument copied at call time that has nothing to record (secret headers only)."""
 
     __slots__ = ()
 
     def __repr__(self) -> str:
-        return "<in the request body>"
+        return "<left out>"
 
 
-_IN_BODY = _InBody()
+_LEFT_OUT = _LeftOut()
 
 
 class RequestRules:
@@ -144,43 +144,14 @@ class RequestRules:
                     converted.append(function)
         return converted or None
 
-    def _deferred_inputs(
-        self, kwargs: dict[str, Any]
-    ) -> tuple[dict[str, Any], dict[str, Any], bool]:
-        """Like :meth:`inputs`, with each structured argument sent in the body left as a marker.
-
-        Returns:
-            The inputs; the scalar generation parameters (model, temperature, ...), which
-            MLflow's autologgers also set as plain span attributes; and whether any input is a
-            marker.
-        """
-        inputs: dict[str, Any] = {}
-        parameters: dict[str, Any] = {}
-        deferred = False
-        outside_body = self.outside_body
-        not_parameters = self.not_parameters
-        for name, value in kwargs.items():
-            kind = type(value)
-            if kind in _SCALAR_TYPES:
-                inputs[name] = value
-                if value is not None and name not in not_parameters:
-                    parameters[name] = value
-            elif kind.__name__ in _SENTINEL_TYPES:
-                continue
-            elif name in outside_body:  # rare, and not in the body: copied now
-                for kept_name, kept in self.inputs({name: value}).items():
-                    inputs[kept_name] = snapshot(kept)
-            elif isinstance(value, type):
-                inputs[name] = value.__qualname__  # a pydantic class (response_format, ...)
-            else:
-                inputs[name] = _IN_BODY
-                deferred = True
-        return inputs, parameters, deferred
-
     def start_span(
         self, name: str, span_type: str, kwargs: dict[str, Any]
     ) -> tuple[LiveSpan | NoOpSpan, dict[str, Any] | None]:
-        """Start a call's span (not made current) with its parameters, provider and scalar inputs.
+        """Start a call's span (not made current); its inputs are recorded by :meth:`record_inputs`.
+
+        Only the arguments sent outside the request body (``extra_headers``, ``timeout``, ...)
+        are copied now. The others are either scalars, which cannot change, or sent in the body,
+        from which they are recorded.
 
         Args:
             name: The span name, e.g. ``"openai.chat.completions.create"``.
@@ -188,58 +159,91 @@ class RequestRules:
             kwargs: The keyword arguments of the SDK call.
 
         Returns:
-            The started span (a ``NoOpSpan`` when nothing is recorded), and the inputs still to
-            record with :meth:`record_inputs` once the request is sent (``None`` when the span
-            has them all already).
+            The started span (a ``NoOpSpan`` when nothing is recorded), and the arguments copied
+            now, for :meth:`record_inputs` (``None`` when there are none).
         """
-        # What start_span_no_context does, without its generic copies: every call of the SDK
-        # runs this. The parameters are scalars and both dicts are new, so the span takes them
-        # over as they are.
-        inputs, attributes, deferred = self._deferred_inputs(kwargs)
-        attributes[_SPAN_TYPE] = span_type
-        attributes[_PROVIDER] = self.provider
-        attributes[_MESSAGE_FORMAT] = self.provider
-        if not deferred:
-            attributes[_INPUTS] = inputs
-        return begin_span(name, ACTIVE_SPAN.get(), attributes), inputs if deferred else None
+        provider = self.provider
+        attributes = {_SPAN_TYPE: span_type, _PROVIDER: provider, _MESSAGE_FORMAT: provider}
+        copied = None
+        outside_body = self.outside_body
+        if not outside_body.isdisjoint(kwargs):  # rare
+            copied = {}
+            for argument, value in kwargs.items():
+                if argument in outside_body:
+                    kept = self.inputs({argument: value})
+                    copied[argument] = snapshot(kept[argument]) if argument in kept else _LEFT_OUT
+        return begin_span(name, ACTIVE_SPAN.get(), attributes), copied
 
     def record_inputs(
-        self, span: LiveSpan, inputs: dict[str, Any], body: bytes | None, kwargs: dict[str, Any]
+        self,
+        span: LiveSpan,
+        kwargs: dict[str, Any],
+        copied: dict[str, Any] | None,
+        body: bytes | None,
     ) -> None:
-        """Record the inputs :meth:`start_span` left pending, and the tools among them.
+        """Record the request's inputs, parameters and tools, once the SDK has sent it (or failed).
 
         Args:
             span: The call's span, not ended.
-            inputs: The pending inputs :meth:`start_span` returned (this dict is taken over).
+            kwargs: The keyword arguments of the SDK call. The dict is the call's own (the SDK
+                received its items), so only its values could change; those that can are read
+                from ``body``.
+            copied: The arguments copied when the call started (see :meth:`start_span`), which
+                take precedence over ``kwargs``.
             body: The JSON body the SDK sent, or ``None`` if no request was sent (the call
                 failed first) or none was seen; the arguments are then copied now.
-            kwargs: The keyword arguments of the SDK call.
         """
         if body is not None:
-            span._record_later(partial(self._from_body, inputs, body))
+            span._record_later(partial(self._from_body, kwargs, copied, body))
             return
-        for name, value in inputs.items():
-            if value is _IN_BODY:
-                inputs[name] = kwargs[name]
-        if "tools" in inputs:
-            tools = self.chat_tools(inputs["tools"])
-            if tools is not None:
-                span.set_attribute(_CHAT_TOOLS, snapshot(tools))
-        span._attributes[_INPUTS] = snapshot(inputs, owned=True)
+        inputs, attributes = self._recorded(kwargs, copied, None)
+        tools = self.chat_tools(inputs.get("tools"))
+        if tools is not None:
+            attributes[_CHAT_TOOLS] = snapshot(tools)
+        attributes[_INPUTS] = snapshot(inputs, owned=True)
+        span._attributes.update(attributes)
 
-    def _from_body(self, inputs: dict[str, Any], body: bytes) -> dict[str, Any]:
-        """The inputs and tools, with each marker replaced by its field of the request body."""
+    def _recorded(
+        self, kwargs: dict[str, Any], copied: dict[str, Any] | None, sent: dict[str, Any] | None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The inputs, and the scalar generation parameters (model, temperature, ...).
+
+        MLflow's autologgers also set the parameters as plain span attributes. Without the
+        request body (``sent`` is ``None``), structured arguments are the caller's objects, to
+        copy before keeping them.
+        """
+        inputs: dict[str, Any] = {}
+        parameters: dict[str, Any] = {}
+        not_parameters = self.not_parameters
+        for name, value in kwargs.items():
+            if copied is not None and name in copied:
+                kept = copied[name]
+                if kept is not _LEFT_OUT:
+                    inputs[name] = kept
+                continue
+            kind = type(value)
+            if kind in _SCALAR_TYPES:
+                inputs[name] = value
+                if value is not None and name not in not_parameters:
+                    parameters[name] = value
+            elif kind.__name__ in _SENTINEL_TYPES:
+                continue
+            elif isinstance(value, type):
+                inputs[name] = value.__qualname__  # a pydantic class (response_format, ...)
+            elif sent is None:
+                inputs[name] = value
+            elif name in sent:
+                inputs[name] = sent[name]
+        return inputs, parameters
+
+    def _from_body(
+        self, kwargs: dict[str, Any], copied: dict[str, Any] | None, body: bytes
+    ) -> dict[str, Any]:
+        """The parameters, inputs and tools, each structured argument read from the body."""
         sent = loads(body)  # type: ignore[arg-type]  # json.loads reads bytes as well
-        if not isinstance(sent, dict):
-            sent = {}
-        recorded = {
-            name: sent[name] if value is _IN_BODY else value
-            for name, value in inputs.items()
-            if value is not _IN_BODY or name in sent
-        }
-        attributes: dict[str, Any] = {_INPUTS: recorded}
-        if "tools" in recorded:
-            tools = self.chat_tools(recorded["tools"])
-            if tools is not None:
-                attributes[_CHAT_TOOLS] = tools
+        inputs, attributes = self._recorded(kwargs, copied, sent if isinstance(sent, dict) else {})
+        attributes[_INPUTS] = inputs
+        tools = self.chat_tools(inputs.get("tools"))
+        if tools is not None:
+            attributes[_CHAT_TOOLS] = tools
         return attributes

@@ -12,7 +12,7 @@ from tracewire._json import EncodedJson, loads, model_json
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable, Iterator
     from typing import Any
 
 
@@ -108,3 +108,21 @@ def body_attributes(
     attributes = usage_and_model(token_usage(data.get("usage")), data.get("model"), request_model)
     attributes[SpanAttributeKey.OUTPUTS] = text
     return attributes, data
+
+
+def decoded_events(events: Iterable[Any]) -> Iterator[dict[str, Any]]:
+    """The JSON objects a stream's events carry, in order, decoded.
+
+    Args:
+        events: Server-sent events kept by ``keep_server_events`` (their ``data`` is decoded),
+            or dicts already decoded (a recorder's copies of the stream's items).
+
+    Yields:
+        Each event that is a JSON object; the others (OpenAI's ``[DONE]``, an empty ``data``)
+        are skipped.
+    """
+    for event in events:
+        if type(event) is not dict:
+            event = loads(getattr(event, "data", ""))  # noqa: PLW2901 - the same event, decoded
+        if isinstance(event, dict):
+            yield event

@@ -12,6 +12,8 @@ calls another patched method (an old SDK's beta ``parse`` calls ``create``) make
 
 from __future__ import annotations
 
+from itertools import filterfalse
+
 from tracewire._errors import log, report_internal_error
 from tracewire._guards import trace_async_call, trace_call
 from tracewire._raw import AsyncRawResponseProxy, RawResponseProxy
@@ -19,7 +21,7 @@ from tracewire._streams import AsyncStreamProxy, StreamProxy
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import AsyncIterator, Callable, Iterator
     from contextvars import ContextVar
     from typing import Any
 
@@ -76,8 +78,9 @@ class ProviderCall:
     """
 
     __slots__ = (
+        "copied_inputs",
+        "inputs_pending",
         "kwargs",
-        "pending_inputs",
         "request_body",
         "response_body",
         "send",
@@ -95,7 +98,9 @@ class ProviderCall:
         self.send = kwargs
         #: The JSON body of the call's first HTTP request (see :func:`capture_request_bodies`).
         self.request_body: bytes | None = None
-        self.pending_inputs: Kwargs | None = None
+        #: Arguments copied when the call started; they take precedence over ``kwargs``.
+        self.copied_inputs: Kwargs | None = None
+        self.inputs_pending = False
         #: Set by the subclass when the JSON body of the response is the call's result as the
         #: caller gets it; :func:`capture_response_bodies` then keeps it in ``response_body``.
         self.wants_response_body = False
@@ -107,15 +112,15 @@ class ProviderCall:
 
     def start_span(self, name: str, span_type: str) -> LiveSpan | NoOpSpan:
         """Start the call's span; the inputs sent in the request body are recorded later."""
-        span, self.pending_inputs = self.rules.start_span(name, span_type, self.kwargs)
+        span, self.copied_inputs = self.rules.start_span(name, span_type, self.kwargs)
+        self.inputs_pending = True
         return span
 
     def record_inputs(self, span: LiveSpan) -> None:
-        """Record the inputs left pending, from the request body if the SDK sent one."""
-        inputs = self.pending_inputs
-        if inputs is not None:
-            self.pending_inputs = None
-            self.rules.record_inputs(span, inputs, self.request_body, self.kwargs)
+        """Record the inputs, from the request body if the SDK sent one; only the first call acts."""
+        if self.inputs_pending:
+            self.inputs_pending = False
+            self.rules.record_inputs(span, self.kwargs, self.copied_inputs, self.request_body)
 
     def complete(self, span: LiveSpan, result: Any) -> Any:
         """Record the inputs, then :meth:`finish`; what the wrappers call when the SDK returns."""
@@ -126,8 +131,15 @@ class ProviderCall:
         """Record a parsed, non-streamed result on the span (outputs, usage, ...), not ending it."""
         raise NotImplementedError
 
-    def recorder(self) -> StreamRecorder:
-        """Return a new recorder for the call's stream."""
+    def recorder(self, events: list[Any] | None) -> StreamRecorder:
+        """Return a new recorder for the call's stream.
+
+        Args:
+            events: The list into which the stream puts every server-sent event it reads (see
+                :func:`keep_server_events`), for the recorder to decode when the stream has
+                ended; ``None`` when this SDK's stream cannot keep them, and the recorder must
+                read the stream's items itself.
+        """
         raise NotImplementedError
 
     def body_is_read(self, raw: Any) -> bool:
@@ -156,9 +168,9 @@ class ProviderCall:
             span.end()
             return result
         if isinstance(result, types.stream):
-            return StreamProxy(result, span, self.recorder())
+            return StreamProxy(result, span, self.recorder(keep_server_events(result)))
         if isinstance(result, types.async_stream):
-            return AsyncStreamProxy(result, span, self.recorder())
+            return AsyncStreamProxy(result, span, self.recorder(keep_server_events(result)))
         if isinstance(result, types.async_raw):
             return AsyncRawResponseProxy(result, span, self.finish)
         if self.kwargs.get("stream") is not True and self.body_is_read(result):
@@ -326,3 +338,58 @@ def capture_response_bodies(
             context.
     """
     _after_method(patcher, response_class, "_parse", current, _keep_response_body)
+
+
+class _KeptEvents:
+    """An SDK's server-sent-event decoder that keeps each event it yields.
+
+    It stands in for a stream's ``_decoder``, the one object through which a Stainless stream
+    reads its events (its ``_iter_events``). Holding the decoder rather than the stream keeps
+    the stream free of reference cycles: the SDK relies on a dropped stream being freed, and its
+    response closed, at once.
+    """
+
+    __slots__ = ("_decoder", "_keep")
+
+    def __init__(self, decoder: Any, keep: Callable[[Any], None]) -> None:
+        self._decoder = decoder
+        self._keep = keep
+
+    def iter_bytes(self, chunks: Iterator[bytes]) -> Iterator[Any]:
+        # filterfalse passes on every event for which `keep` (list.append) returns None, that
+        # is every event, after keeping it: no Python code runs per event.
+        return filterfalse(self._keep, self._decoder.iter_bytes(chunks))
+
+    async def aiter_bytes(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[Any]:
+        keep = self._keep
+        async for event in self._decoder.aiter_bytes(chunks):
+            keep(event)
+            yield event
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._decoder, name)
+
+
+def keep_server_events(stream: Any) -> list[Any] | None:
+    """Make an SDK stream keep every server-sent event it reads; return the list it fills.
+
+    The events are the stream's content exactly as the server sent it (their ``data`` string),
+    and nothing changes them: a recorder decodes them on the export thread once the stream has
+    ended (:func:`~tracewire._responses.decoded_events`), where following the SDK's items would
+    cost the caller's thread work on every item. Call it before anything reads the stream.
+
+    Args:
+        stream: A ``Stream`` or ``AsyncStream`` of a Stainless SDK (OpenAI, Anthropic), including
+            those whose decoder reads another framing (Bedrock's AWS event stream).
+
+    Returns:
+        The list, filled as the stream is read; ``None`` when the stream has no decoder to stand
+        in for (a future SDK reading differently).
+    """
+    decoder = getattr(stream, "_decoder", None)
+    if decoder is None:
+        log().debug("tracewire: %s has no event decoder; items are recorded", type(stream))
+        return None
+    events: list[Any] = []
+    stream._decoder = _KeptEvents(decoder, events.append)
+    return events

@@ -17,6 +17,7 @@ from tracewire._errors import report_internal_error
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Generator, Iterator
     from types import TracebackType
     from typing import Any
 
@@ -45,7 +46,14 @@ class StreamRecorder:
 
     Both methods run inside tracewire's error guard: an exception is reported, never raised into
     the caller's loop.
+
+    Attributes:
+        wants_items: Whether the proxy calls :meth:`on_item` for each item. A recorder that gets
+            the stream's content another way (an SDK integration that keeps the raw events the
+            SDK reads) sets it to ``False``, and the proxy then passes every item on untouched.
     """
+
+    wants_items: bool = True
 
     def on_item(self, item: Any) -> bool:
         """Record one item as it passes through.
@@ -92,6 +100,8 @@ def _record(state: _StreamState, item: Any) -> bool:
     """Pass one item to the recorder; return whether the caller gets it."""
     if state.first_item_ns is None:
         state.first_item_ns = _time_ns()
+    if not state.recorder.wants_items:
+        return True
     try:
         return state.recorder.on_item(item) is not False
     except Exception:  # noqa: BLE001 - reported by policy; the item still reaches the caller
@@ -112,10 +122,12 @@ def _end(state: _StreamState, end: str, error: BaseException | None) -> None:
     except Exception:  # noqa: BLE001 - reported by policy; the span is still ended below
         report_internal_error("recording a stream's result")
     try:
-        span.set_attribute(STREAM_END_ATTRIBUTE, end)
+        # A string and a float: nothing to validate or copy, as set_attribute would.
+        attributes: dict[str, Any] = span._attributes
+        attributes[STREAM_END_ATTRIBUTE] = end
         if state.first_item_ns is not None:
-            delay_ns = state.first_item_ns - span.start_time_ns
-            span.set_attribute(TIME_TO_FIRST_CHUNK_ATTRIBUTE, delay_ns / 1e9)
+            delay_ns = state.first_item_ns - span._start_time_ns
+            attributes[TIME_TO_FIRST_CHUNK_ATTRIBUTE] = delay_ns / 1e9
         if error is not None:
             span.record_exception(error)
         span.end()
@@ -136,7 +148,8 @@ class _Items:
     def __init__(self, iterator: Any, state: _StreamState) -> None:
         self._iterator = iterator
         self._state = state
-        self._on_item = state.recorder.on_item
+        recorder = state.recorder
+        self._on_item = recorder.on_item if recorder.wants_items else None
 
     def __iter__(self) -> _Items:
         return self
@@ -155,8 +168,11 @@ class _Items:
             # What _record does, inline: this runs once per chunk.
             if state.first_item_ns is None:
                 state.first_item_ns = _time_ns()
+            on_item = self._on_item
+            if on_item is None:
+                return item
             try:
-                if self._on_item(item) is not False:
+                if on_item(item) is not False:
                     return item
             except Exception:  # noqa: BLE001 - reported by policy; the item still reaches the caller
                 report_internal_error("recording a stream item")
@@ -169,23 +185,53 @@ class _Items:
             _end(state, StreamEnd.GARBAGE_COLLECTED, None)
 
 
+def _passed_on(iterator: Iterator[Any], state: _StreamState) -> Generator[Any, None, None]:
+    """Iterate the SDK's stream for a recorder that wants no items; end the span with the iteration.
+
+    A generator rather than :class:`_Items`: resuming one costs a fraction of a ``__next__``
+    call, and this runs once per item. ``StreamProxy.__iter__`` primes it (runs it to its
+    first ``yield``), so that from then on dropping it unfinished runs its ``finally``.
+    """
+    try:
+        yield None  # the priming stop, before any item
+        try:
+            for item in iterator:
+                state.first_item_ns = _time_ns()
+                yield item
+                break
+            for item in iterator:
+                yield item
+        except GeneratorExit:
+            raise  # dropped or closed by the caller: the finally below
+        except BaseException as error:
+            _end(state, StreamEnd.ERROR, error)
+            raise
+        _end(state, StreamEnd.EXHAUSTED, None)
+    finally:
+        # Dropped unfinished, with the proxy or after it: end with what arrived.
+        if not state.ended and not sys.is_finalizing():
+            _end(state, StreamEnd.GARBAGE_COLLECTED, None)
+
+
 class _StreamProxyBase(wrapt.ObjectProxy):  # type: ignore[type-arg]
     """State and span bookkeeping shared by the sync and async stream proxies."""
 
     def __init__(self, stream: Any, span: LiveSpan, recorder: StreamRecorder) -> None:
         super().__init__(stream)
         self._self_state = _StreamState(span, recorder)
+        #: The iterator of a sync proxy, which ends the span when it is dropped unfinished.
         self._self_iterator: Any = None
 
     def __del__(self) -> None:
         # A stream dropped unread or half read still yields a trace with what arrived. At
         # interpreter exit the exit flush has already closed its span; nothing is left to do.
         state = getattr(self, "_self_state", None)
-        if state is None or state.ended or sys.is_finalizing():
+        if state is None or state.ended:
             return
-        if type(getattr(self, "_self_iterator", None)) is _Items:
+        if getattr(self, "_self_iterator", None) is not None:
             return  # its iterator, perhaps still held by the caller, ends the span when dropped
-        _end(state, StreamEnd.GARBAGE_COLLECTED, None)
+        if not sys.is_finalizing():
+            _end(state, StreamEnd.GARBAGE_COLLECTED, None)
 
     def _self_end(self, end: str, error: BaseException | None) -> None:
         _end(self._self_state, end, error)
@@ -211,7 +257,13 @@ class StreamProxy(_StreamProxyBase):
         # One iterator per proxy: a loop broken off and resumed continues where it stopped.
         iterator = self._self_iterator
         if iterator is None:
-            iterator = self._self_iterator = _Items(iter(self.__wrapped__), self._self_state)
+            state = self._self_state
+            if state.recorder.wants_items:
+                iterator = _Items(iter(self.__wrapped__), state)
+            else:
+                iterator = _passed_on(iter(self.__wrapped__), state)
+                next(iterator)  # primed: see _passed_on
+            self._self_iterator = iterator
         return iterator
 
     def __next__(self) -> Any:
@@ -255,13 +307,18 @@ class AsyncStreamProxy(_StreamProxyBase):
     __enter__ = None  # type: ignore[assignment, unused-ignore]
     __exit__ = None  # type: ignore[assignment, unused-ignore]
 
+    def __init__(self, stream: Any, span: LiveSpan, recorder: StreamRecorder) -> None:
+        super().__init__(stream, span, recorder)
+        # The SDK's own async iterator, which ends nothing by itself.
+        self._self_items: Any = None
+
     def __aiter__(self) -> AsyncStreamProxy:
         return self
 
     async def __anext__(self) -> Any:
-        iterator = self._self_iterator
+        iterator = self._self_items
         if iterator is None:
-            iterator = self._self_iterator = self.__wrapped__.__aiter__()
+            iterator = self._self_items = self.__wrapped__.__aiter__()
         while True:
             try:
                 item = await iterator.__anext__()

@@ -17,6 +17,7 @@ from tracewire._sdk_calls import (
     call_wrapper,
     capture_request_bodies,
     capture_response_bodies,
+    keep_server_events,
 )
 from tracewire._streams import AsyncStreamProxy, StreamProxy
 from tracewire.anthropic._requests import REQUESTS
@@ -202,8 +203,8 @@ class _Call(ProviderCall):
         headers = self.kwargs.get("extra_headers")
         return isinstance(headers, dict) and headers.get(_RAW_RESPONSE_HEADER) == "raw"
 
-    def recorder(self) -> MessageStreamRecorder:
-        return MessageStreamRecorder(request_model=self.kwargs.get("model"))
+    def recorder(self, events: list[Any] | None) -> MessageStreamRecorder:
+        return MessageStreamRecorder(request_model=self.kwargs.get("model"), events=events)
 
 
 class _HelperCall(_Call):
@@ -222,9 +223,11 @@ class _HelperCall(_Call):
         types = self.types
         raw_stream = getattr(result, "_raw_stream", None)
         if isinstance(raw_stream, types.stream):
-            result._raw_stream = StreamProxy(raw_stream, span, self.recorder())
+            recorder = self.recorder(keep_server_events(raw_stream))
+            result._raw_stream = StreamProxy(raw_stream, span, recorder)
         elif isinstance(raw_stream, types.async_stream):
-            result._raw_stream = AsyncStreamProxy(raw_stream, span, self.recorder())
+            recorder = self.recorder(keep_server_events(raw_stream))
+            result._raw_stream = AsyncStreamProxy(raw_stream, span, recorder)
         else:  # a future SDK that reads differently: record the request, not a stream
             log().debug("tracewire: anthropic %s has no raw stream", type(result).__name__)
             span.end()

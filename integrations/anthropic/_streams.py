@@ -1,8 +1,11 @@
 """Rebuild the final ``Message`` of an Anthropic event stream, for the span's outputs and usage.
 
-The SDK's own accumulator (``accumulate_event``) lives in a private module, has changed signature
-between releases, and re-parses a tool's partial JSON on every delta; this recorder only keeps
-references and strings per event and builds the message once, when the stream ends.
+The recorder keeps each server-sent event as the SDK reads it (see
+``tracewire._sdk_calls.keep_server_events``): the events exactly as the API sent them, which
+nothing can change afterwards. The message is rebuilt from them on the export thread, so
+following the stream costs the caller's thread nothing per event. (The SDK's own accumulator,
+``accumulate_event``, lives in a private module, has changed signature between releases, and
+re-parses a tool's partial JSON on every delta.)
 
 Usage follows the API's rules: ``message_start`` carries the input and cache counts (and an
 initial output count); each ``message_delta`` carries CUMULATIVE counts, so the last one
@@ -11,14 +14,18 @@ overwrites, never adds to, what came before.
 
 from __future__ import annotations
 
+from functools import partial
+
 from tracewire._constants import SpanAttributeKey
-from tracewire._responses import model_fields, plain, usage_and_model
+from tracewire._json import loads
+from tracewire._responses import decoded_events, plain, usage_and_model
 from tracewire._streams import StreamRecorder
 from tracewire.anthropic._responses import add_finish_reasons
 from tracewire.anthropic._usage import token_usage
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import Any
 
     from tracewire._span import LiveSpan
@@ -29,132 +36,124 @@ _OUTPUTS = SpanAttributeKey.OUTPUTS
 class _Block:
     """One content block being assembled from its deltas."""
 
-    __slots__ = ("citations", "json", "signature", "start", "text", "thinking")
+    __slots__ = ("block", "citations", "json", "signature", "text", "thinking")
 
     def __init__(self, start: Any) -> None:
-        self.start = start  # the content_block_start's block
+        # The content_block_start's block; a new dict, decoded for this record alone.
+        self.block: dict[str, Any] = start if isinstance(start, dict) else {"value": start}
         self.text: list[str] = []
         self.json: list[str] = []
         self.thinking: list[str] = []
         self.signature: str | None = None
         self.citations: list[Any] = []
 
-    def add(self, delta: Any) -> None:
-        kind = delta.type
+    def add(self, delta: dict[str, Any]) -> None:
+        kind = delta.get("type")
         if kind == "text_delta":
-            self.text.append(delta.text)
+            self.text.append(delta.get("text") or "")
         elif kind == "input_json_delta":
-            self.json.append(delta.partial_json)
+            self.json.append(delta.get("partial_json") or "")
         elif kind == "thinking_delta":
-            self.thinking.append(delta.thinking)
+            self.thinking.append(delta.get("thinking") or "")
         elif kind == "signature_delta":
-            self.signature = delta.signature
+            self.signature = delta.get("signature")
         elif kind == "citations_delta":
-            self.citations.append(delta.citation)
-
-    def freeze(self) -> None:
-        """Replace the SDK's models with JSON-ready copies (the caller may still hold them)."""
-        self.start = plain(self.start)
-        self.citations = [plain(citation) for citation in self.citations]
+            self.citations.append(delta.get("citation"))
 
     def as_dict(self) -> dict[str, Any]:
-        """The assembled block; call :meth:`freeze` first."""
-        block = self.start
-        if not isinstance(block, dict):
-            block = {"value": block}
+        block = self.block
         if self.text:
-            block["text"] = block.get("text", "") + "".join(self.text)
+            block["text"] = (block.get("text") or "") + "".join(self.text)
         if self.thinking:
-            block["thinking"] = block.get("thinking", "") + "".join(self.thinking)
+            block["thinking"] = (block.get("thinking") or "") + "".join(self.thinking)
         if self.signature is not None:
             block["signature"] = self.signature
         if self.citations:
             block["citations"] = [*(block.get("citations") or ()), *self.citations]
-        if self.json:
-            import json  # noqa: PLC0415 - once per streamed tool call, at the stream's end
-
-            text = "".join(self.json)
-            try:
-                block["input"] = json.loads(text)
-            except ValueError:  # the stream stopped mid-argument: keep what arrived, as text
-                block["input"] = text
+        arguments = "".join(self.json)
+        if arguments:  # a tool called without arguments streams "": the start's {} stands
+            # A stream stopped mid-argument leaves text that is no JSON: kept as it arrived.
+            block["input"] = loads(arguments)
         return block
 
 
+def _usage(start: Any, delta_usages: list[Any]) -> dict[str, Any] | None:
+    """message_start's counts, each replaced by the last message_delta that reports it."""
+    # A count the server sent as null is not part of the message.
+    usage = {k: v for k, v in start.items() if v is not None} if isinstance(start, dict) else None
+    for counts in delta_usages:
+        if isinstance(counts, dict):
+            if usage is None:
+                usage = {}
+            usage.update({key: value for key, value in counts.items() if value is not None})
+    return usage
+
+
+def message_attributes(events: Sequence[Any], request_model: Any) -> dict[str, Any]:
+    """Outputs (the rebuilt message), usage, model and stop reason of a message stream.
+
+    Args:
+        events: The stream's events in order: the server-sent events the SDK read, or dicts
+            already decoded (see ``decoded_events``).
+        request_model: The ``model`` argument, used when the stream never named the model.
+
+    Returns:
+        The span attributes to set.
+    """
+    message: dict[str, Any] = {}
+    blocks: dict[Any, _Block] = {}
+    delta_usages: list[Any] = []
+    for event in decoded_events(events):
+        kind = event.get("type")
+        if kind == "content_block_delta":
+            block = blocks.get(event.get("index"))
+            delta = event.get("delta")
+            if block is not None and isinstance(delta, dict):
+                block.add(delta)
+        elif kind == "content_block_start":
+            blocks[event.get("index")] = _Block(event.get("content_block"))
+        elif kind == "message_start":
+            start = event.get("message")
+            if isinstance(start, dict):
+                message = start
+        elif kind == "message_delta":
+            delta = event.get("delta")
+            if isinstance(delta, dict):
+                message.update(delta)  # stop_reason, stop_sequence: the message's own fields
+            delta_usages.append(event.get("usage"))
+    # The API starts the blocks in index order.
+    message["content"] = [block.as_dict() for block in blocks.values()]
+    usage = _usage(message.get("usage"), delta_usages)
+    counts = None
+    if usage is not None:
+        message["usage"] = usage
+        counts = token_usage(usage)
+    attributes = usage_and_model(counts, message.get("model"), request_model)
+    add_finish_reasons(attributes, message.get("stop_reason"))
+    attributes[_OUTPUTS] = message
+    return attributes
+
+
 class MessageStreamRecorder(StreamRecorder):
-    """Rebuilds a ``message`` from ``RawMessageStreamEvent`` items.
+    """Rebuilds a ``message`` from the events of an Anthropic stream, once the stream has ended.
 
     Args:
         request_model: The ``model`` argument, used when the stream never named the model.
+        events: The list the SDK's stream fills with each event it reads
+            (``keep_server_events``); ``None`` when it cannot, and the recorder then copies
+            each event the stream yields.
     """
 
-    def __init__(self, *, request_model: Any) -> None:
+    def __init__(self, *, request_model: Any, events: list[Any] | None = None) -> None:
         self.request_model = request_model
-        self.message: Any = None  # the message_start's (empty) message
-        self.blocks: dict[int, _Block] = {}
-        self.delta: Any = None  # the last message_delta's delta: stop reason and sequence
-        self.delta_usages: list[Any] = []  # every message_delta's usage, in order
+        self.wants_items = events is None
+        self.events: list[Any] = [] if events is None else events
 
     def on_item(self, item: Any) -> bool:
-        kind = getattr(item, "type", None)
-        if kind == "content_block_delta":
-            block = self.blocks.get(item.index)
-            if block is not None:
-                block.add(item.delta)
-        elif kind == "content_block_start":
-            self.blocks[item.index] = _Block(item.content_block)
-        elif kind == "message_start":
-            self.message = item.message
-        elif kind == "message_delta":
-            self.delta = item.delta
-            self.delta_usages.append(item.usage)
+        # Only for a stream that keeps no events: the caller may change the SDK's event models.
+        self.events.append(plain(item))
         return True
 
-    def _usage(self) -> dict[str, Any] | None:
-        message = self.message
-        fields = model_fields(message.get("usage") if isinstance(message, dict) else None)
-        # Fields the SDK declares but the server left out are None: not part of the message.
-        usage = {k: v for k, v in fields.items() if v is not None} if fields is not None else None
-        for delta_usage in self.delta_usages:
-            counts = model_fields(delta_usage)
-            if counts is None:
-                continue
-            if usage is None:
-                usage = {}
-            # Cumulative counts: a later value replaces the earlier one. Counts a delta leaves
-            # out (None) keep the message_start value.
-            usage.update({key: value for key, value in counts.items() if value is not None})
-        return usage
-
     def on_end(self, span: LiveSpan, end: str, error: BaseException | None) -> None:
-        # The events belong to the caller, who may still hold (or change) them: their models
-        # are copied now, and freed with their events rather than kept for the export thread.
-        # The message is assembled from the copies and the recorder's own strings later.
-        if self.message is not None:
-            self.message = plain(self.message)
-        for block in self.blocks.values():
-            block.freeze()
-        delta = self.delta
-        if delta is not None:
-            self.delta = {
-                "stop_reason": getattr(delta, "stop_reason", None),
-                "stop_sequence": getattr(delta, "stop_sequence", None),
-            }
-        self.delta_usages = [plain(usage) for usage in self.delta_usages]
-        span._record_later(self._attributes)
-
-    def _attributes(self) -> dict[str, Any]:
-        start = self.message
-        outputs: dict[str, Any] = start if isinstance(start, dict) else {}
-        outputs["content"] = [self.blocks[index].as_dict() for index in sorted(self.blocks)]
-        if self.delta is not None:
-            outputs.update(self.delta)
-        usage = self._usage()
-        counts = None
-        if usage is not None:
-            outputs["usage"] = usage
-            counts = token_usage(usage)
-        attributes = usage_and_model(counts, outputs.get("model"), self.request_model)
-        add_finish_reasons(attributes, outputs.get("stop_reason"))
-        attributes[_OUTPUTS] = outputs
-        return attributes
+        # What arrived until now; the list is the stream's, which may still be read from.
+        span._record_later(partial(message_attributes, tuple(self.events), self.request_model))

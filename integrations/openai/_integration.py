@@ -24,9 +24,10 @@ from tracewire._streams import AsyncStreamProxy, StreamEnd, StreamProxy
 from tracewire.openai._requests import REQUESTS, add_usage_request
 from tracewire.openai._responses import record_response
 from tracewire.openai._streams import (
-    ChatStreamRecorder,
-    CompletionStreamRecorder,
-    ResponsesStreamRecorder,
+    EventStreamRecorder,
+    chat_attributes,
+    completion_attributes,
+    responses_attributes,
 )
 
 TYPE_CHECKING = False
@@ -263,25 +264,31 @@ class _Call(ProviderCall):
 
     def start(self) -> LiveSpan | NoOpSpan:
         span = self.start_span(self.api.name, self.api.span_type)
-        pending = self.pending_inputs
-        if self.hide_usage_chunk and pending is not None and "stream_options" in pending:
+        if self.hide_usage_chunk and "stream_options" in self.kwargs:
             # The body carries the include_usage tracewire added; record the caller's options.
-            pending["stream_options"] = snapshot(self.kwargs["stream_options"])
+            copied = self.copied_inputs
+            if copied is None:
+                copied = self.copied_inputs = {}
+            copied["stream_options"] = snapshot(self.kwargs["stream_options"])
         return span
 
     def record(self, span: LiveSpan, result: Any) -> None:
         record_response(span, result, self.kwargs.get("model"), self.response_body)
 
-    def recorder(self) -> StreamRecorder:
-        model = self.kwargs.get("model")
+    def recorder(self, events: list[Any] | None) -> StreamRecorder:
         kind = self.api.stream_kind
         if kind == "responses":
-            return ResponsesStreamRecorder(request_model=model)
-        if kind == "completion":
-            return CompletionStreamRecorder(
-                hide_usage_chunk=self.hide_usage_chunk, request_model=model
-            )
-        return ChatStreamRecorder(hide_usage_chunk=self.hide_usage_chunk, request_model=model)
+            assemble = responses_attributes
+        elif kind == "completion":
+            assemble = completion_attributes
+        else:
+            assemble = chat_attributes
+        return EventStreamRecorder(
+            assemble,
+            request_model=self.kwargs.get("model"),
+            events=events,
+            hide_usage_chunk=self.hide_usage_chunk,
+        )
 
 
 def _host(resource: Any) -> str | None:

@@ -1,31 +1,41 @@
-"""Rebuild the whole result of an OpenAI stream from its chunks, for the span's outputs and usage.
+"""Rebuild the whole result of an OpenAI stream from its events, for the span's outputs and usage.
 
 Chat and legacy-completion streams are rebuilt into the non-stream response shape (content joined,
 tool-call deltas merged by index, finish reason, id, model, usage). Responses API streams end with
 a ``response.completed`` (or ``.incomplete`` / ``.failed``) event that carries the whole response;
 if the stream stops before it, the text that arrived is kept.
 
-Recorders run once per chunk on the caller's thread, so they only collect references and strings.
-When the stream ends, the caller's thread detaches the usage from the SDK's objects; the output
-dict and the span attributes are built later, on the export thread (``LiveSpan._record_later``).
+The recorder keeps each server-sent event as the SDK reads it (see
+``tracewire._sdk_calls.keep_server_events``): the chunks exactly as the API sent them, which
+nothing can change afterwards. The result is rebuilt from them on the export thread
+(``LiveSpan._record_later``), so following the stream costs the caller's thread nothing per
+chunk, except the check that hides the usage-only chunk when tracewire asked for it.
 """
 
 from __future__ import annotations
 
+from functools import partial
+
 from tracewire._constants import SpanAttributeKey
-from tracewire._responses import plain, usage_and_model
+from tracewire._responses import decoded_events, plain, usage_and_model
 from tracewire._streams import StreamRecorder
-from tracewire.openai._responses import record_response
 from tracewire.openai._usage import token_usage
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
     from typing import Any
 
     from tracewire._span import LiveSpan
 
+    Assemble = Callable[[Sequence[Any], Any], dict[str, Any]]
+
 _OUTPUTS = SpanAttributeKey.OUTPUTS
 _FINAL_RESPONSE_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 class _ToolCall:
@@ -39,17 +49,16 @@ class _ToolCall:
         self.name: str | None = None
         self.arguments: list[str] = []
 
-    def add(self, delta: Any) -> None:
-        if delta.id:
-            self.id = delta.id
-        if getattr(delta, "type", None):
-            self.type = delta.type
-        function = delta.function
-        if function is not None:
-            if function.name:
-                self.name = function.name
-            if function.arguments:
-                self.arguments.append(function.arguments)
+    def add(self, delta: dict[str, Any]) -> None:
+        if delta.get("id"):
+            self.id = delta["id"]
+        if delta.get("type"):
+            self.type = delta["type"]
+        function = _as_dict(delta.get("function"))
+        if function.get("name"):
+            self.name = function["name"]
+        if function.get("arguments"):
+            self.arguments.append(function["arguments"])
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -68,196 +77,212 @@ class _Choice:
         self.role: str | None = None
         self.parts: list[str] = []
         self.refusal: list[str] = []
-        self.tool_calls: dict[int, _ToolCall] = {}
+        self.tool_calls: dict[Any, _ToolCall] = {}
         self.finish_reason: str | None = None
 
+    def add(self, choice: dict[str, Any]) -> None:
+        delta = _as_dict(choice.get("delta"))
+        if delta.get("content"):
+            self.parts.append(delta["content"])
+        if delta.get("role"):
+            self.role = delta["role"]
+        if delta.get("refusal"):
+            self.refusal.append(delta["refusal"])
+        for call in delta.get("tool_calls") or ():
+            if isinstance(call, dict):
+                tool_call = self.tool_calls.get(call.get("index"))
+                if tool_call is None:
+                    tool_call = self.tool_calls[call.get("index")] = _ToolCall()
+                tool_call.add(call)
+        if choice.get("finish_reason"):
+            self.finish_reason = choice["finish_reason"]
 
-class _StreamRecorder(StreamRecorder):
-    """The state every OpenAI chunk recorder keeps: ids, model, usage, the hidden usage chunk.
+    def as_dict(self, index: Any) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "role": self.role or "assistant",
+            "content": "".join(self.parts) if self.parts else None,
+        }
+        if self.refusal:
+            message["refusal"] = "".join(self.refusal)
+        if self.tool_calls:
+            # Tool calls in the order they started, which is their index order.
+            message["tool_calls"] = [call.as_dict() for call in self.tool_calls.values()]
+        return {"index": index, "message": message, "finish_reason": self.finish_reason}
 
-    When the stream ends it hands the span a derivation of the rebuilt result (see
-    ``LiveSpan._record_later``).
-    """
 
-    def __init__(self, *, hide_usage_chunk: bool, request_model: Any) -> None:
-        self.hide_usage_chunk = hide_usage_chunk
-        self.request_model = request_model
-        self.id: str | None = None
-        self.model: str | None = None
-        self.created: int | None = None
-        self.system_fingerprint: str | None = None
-        self.usage: Any = None
-
-    def _note(self, chunk: Any) -> bool:
-        """Keep a chunk's id, model and usage; return whether to pass the chunk to the caller."""
+def _chunk_attributes(
+    chunks: Iterator[dict[str, Any]], kind: str, request_model: Any, add: Callable[[Any], None]
+) -> dict[str, Any]:
+    """Outputs header, usage and model of chat or completion chunks; ``add`` takes each choice."""
+    outputs: dict[str, Any] = {"id": None, "object": kind, "created": None, "model": None}
+    usage: Any = None
+    named = False
+    for chunk in chunks:
         # Every chunk repeats these; the first with an id sets them. (Azure's first chunk, with
         # prompt filter results, has an empty id and model.)
-        if self.id is None and chunk.id:
-            self.id = chunk.id
-            self.model = chunk.model
-            self.created = chunk.created
-            self.system_fingerprint = getattr(chunk, "system_fingerprint", None)
-        usage = getattr(chunk, "usage", None)
-        if usage is not None:
-            self.usage = usage
-            # The usage-only chunk tracewire asked for: the caller did not, and code that reads
-            # chunk.choices[0] must not meet it.
-            return not (self.hide_usage_chunk and not chunk.choices)
-        return True
-
-    def on_end(self, span: LiveSpan, end: str, error: BaseException | None) -> None:
-        # The usage object belongs to a chunk the caller may still hold: copy its fields now (it
-        # is then freed with its chunk, not kept for the export thread). Everything else is the
-        # recorder's own strings, safe to assemble later.
-        if self.usage is not None:
-            self.usage = plain(self.usage)
-        span._record_later(self._attributes)
-
-    def _attributes(self) -> dict[str, Any]:
-        outputs = self._outputs()
-        if self.usage is not None:
-            outputs["usage"] = self.usage
-        attributes = usage_and_model(token_usage(self.usage), self.model, self.request_model)
-        attributes[_OUTPUTS] = outputs
-        return attributes
-
-    def _outputs(self) -> dict[str, Any]:
-        """The rebuilt result, without its usage."""
-        raise NotImplementedError
-
-    def _header(self, kind: str) -> dict[str, Any]:
-        result: dict[str, Any] = {"id": self.id, "object": kind, "created": self.created}
-        result["model"] = self.model
-        if self.system_fingerprint is not None:
-            result["system_fingerprint"] = self.system_fingerprint
-        return result
+        if not named and chunk.get("id"):
+            named = True
+            outputs["id"] = chunk["id"]
+            outputs["created"] = chunk.get("created")
+            outputs["model"] = chunk.get("model")
+            if chunk.get("system_fingerprint") is not None:
+                outputs["system_fingerprint"] = chunk["system_fingerprint"]
+        for choice in chunk.get("choices") or ():
+            if isinstance(choice, dict):
+                add(choice)
+        if chunk.get("usage") is not None:
+            # With include_usage, a usage-only chunk ends the stream; some OpenAI-compatible
+            # servers put it on the last content chunk instead.
+            usage = chunk["usage"]
+    attributes = usage_and_model(token_usage(usage), outputs["model"], request_model)
+    if usage is not None:
+        outputs["usage"] = usage
+    attributes[_OUTPUTS] = outputs
+    return attributes
 
 
-class ChatStreamRecorder(_StreamRecorder):
-    """Rebuilds a ``chat.completion`` from ``chat.completion.chunk`` items.
+def chat_attributes(events: Sequence[Any], request_model: Any) -> dict[str, Any]:
+    """Outputs (a ``chat.completion``), usage and model of a chat completion stream.
 
     Args:
-        hide_usage_chunk: tracewire added ``include_usage`` to the request, so the usage-only chunk
-            is recorded but not passed on.
+        events: The stream's chunks in order: the server-sent events the SDK read, or dicts
+            already decoded (see ``decoded_events``).
         request_model: The ``model`` argument, used when no chunk names the model.
+
+    Returns:
+        The span attributes to set.
     """
+    choices: dict[Any, _Choice] = {}
 
-    def __init__(self, *, hide_usage_chunk: bool, request_model: Any) -> None:
-        super().__init__(hide_usage_chunk=hide_usage_chunk, request_model=request_model)
-        self.choices: dict[int, _Choice] = {}
+    def add(choice: dict[str, Any]) -> None:
+        index = choice.get("index", 0)
+        state = choices.get(index)
+        if state is None:
+            state = choices[index] = _Choice()
+        state.add(choice)
 
-    def on_item(self, item: Any) -> bool:
-        for choice in item.choices:
-            state = self.choices.get(choice.index)
-            if state is None:
-                state = self.choices[choice.index] = _Choice()
-            delta = choice.delta
-            if delta is not None:
-                if delta.content:
-                    state.parts.append(delta.content)
-                if delta.role:
-                    state.role = delta.role
-                if getattr(delta, "refusal", None):
-                    state.refusal.append(delta.refusal)
-                if delta.tool_calls:
-                    for call in delta.tool_calls:
-                        tool_call = state.tool_calls.get(call.index)
-                        if tool_call is None:
-                            tool_call = state.tool_calls[call.index] = _ToolCall()
-                        tool_call.add(call)
-            if choice.finish_reason:
-                state.finish_reason = choice.finish_reason
-        return self._note(item)
-
-    def _outputs(self) -> dict[str, Any]:
-        outputs = self._header("chat.completion")
-        choices = []
-        for index in sorted(self.choices):
-            state = self.choices[index]
-            message: dict[str, Any] = {
-                "role": state.role or "assistant",
-                "content": "".join(state.parts) if state.parts else None,
-            }
-            if state.refusal:
-                message["refusal"] = "".join(state.refusal)
-            if state.tool_calls:
-                message["tool_calls"] = [
-                    state.tool_calls[i].as_dict() for i in sorted(state.tool_calls)
-                ]
-            choices.append(
-                {"index": index, "message": message, "finish_reason": state.finish_reason}
-            )
-        outputs["choices"] = choices
-        return outputs
+    attributes = _chunk_attributes(decoded_events(events), "chat.completion", request_model, add)
+    outputs = attributes[_OUTPUTS]
+    outputs["choices"] = [state.as_dict(index) for index, state in _by_index(choices)]
+    return attributes
 
 
-class CompletionStreamRecorder(_StreamRecorder):
-    """Rebuilds a legacy ``text_completion`` from its streamed chunks.
+def completion_attributes(events: Sequence[Any], request_model: Any) -> dict[str, Any]:
+    """Outputs (a ``text_completion``), usage and model of a legacy completion stream.
 
     Args:
-        hide_usage_chunk: As for :class:`ChatStreamRecorder`.
-        request_model: As for :class:`ChatStreamRecorder`.
+        events: As for :func:`chat_attributes`.
+        request_model: As for :func:`chat_attributes`.
+
+    Returns:
+        The span attributes to set.
     """
+    texts: dict[Any, list[str]] = {}
+    finish_reasons: dict[Any, Any] = {}
 
-    def __init__(self, *, hide_usage_chunk: bool, request_model: Any) -> None:
-        super().__init__(hide_usage_chunk=hide_usage_chunk, request_model=request_model)
-        self.texts: dict[int, list[str]] = {}
-        self.finish_reasons: dict[int, str] = {}
+    def add(choice: dict[str, Any]) -> None:
+        index = choice.get("index", 0)
+        parts = texts.setdefault(index, [])
+        if choice.get("text"):
+            parts.append(choice["text"])
+        if choice.get("finish_reason"):
+            finish_reasons[index] = choice["finish_reason"]
 
-    def on_item(self, item: Any) -> bool:
-        for choice in item.choices:
-            if choice.text:
-                self.texts.setdefault(choice.index, []).append(choice.text)
-            if choice.finish_reason:
-                self.finish_reasons[choice.index] = choice.finish_reason
-        return self._note(item)
-
-    def _outputs(self) -> dict[str, Any]:
-        outputs = self._header("text_completion")
-        indexes = sorted(set(self.texts) | set(self.finish_reasons))
-        outputs["choices"] = [
-            {
-                "index": index,
-                "text": "".join(self.texts.get(index, ())),
-                "finish_reason": self.finish_reasons.get(index),
-            }
-            for index in indexes
-        ]
-        return outputs
+    attributes = _chunk_attributes(decoded_events(events), "text_completion", request_model, add)
+    attributes[_OUTPUTS]["choices"] = [
+        {"index": index, "text": "".join(parts), "finish_reason": finish_reasons.get(index)}
+        for index, parts in _by_index(texts)
+    ]
+    return attributes
 
 
-class ResponsesStreamRecorder(StreamRecorder):
-    """Takes a Responses API stream's final response, or the text that arrived before it stopped.
+def _by_index(items: dict[Any, Any]) -> list[tuple[Any, Any]]:
+    """The entries sorted by choice index (choices of ``n`` > 1 streams arrive interleaved)."""
+    try:
+        return sorted(items.items())
+    except TypeError:  # an index that is no number: keep the order of arrival
+        return list(items.items())
+
+
+def responses_attributes(events: Sequence[Any], request_model: Any) -> dict[str, Any]:
+    """Outputs, usage and model of a Responses API stream.
+
+    The final event's response, as the API sent it; without one (the stream stopped early), an
+    incomplete response with the text that arrived.
 
     Args:
-        request_model: As for :class:`ChatStreamRecorder`.
+        events: As for :func:`chat_attributes`.
+        request_model: As for :func:`chat_attributes`.
+
+    Returns:
+        The span attributes to set.
     """
-
-    def __init__(self, *, request_model: Any) -> None:
-        self.request_model = request_model
-        self.started: Any = None
-        self.final: Any = None
-        self.text: list[str] = []
-
-    def on_item(self, item: Any) -> bool:
-        kind = getattr(item, "type", None)
+    started: dict[str, Any] = {}
+    final: dict[str, Any] | None = None
+    text: list[str] = []
+    for event in decoded_events(events):
+        kind = event.get("type")
         if kind == "response.output_text.delta":
-            self.text.append(item.delta)
+            text.append(event.get("delta") or "")
         elif kind in _FINAL_RESPONSE_EVENTS:
-            self.final = item.response
+            final = _as_dict(event.get("response"))
         elif kind == "response.created":
-            self.started = item.response
-        return True
+            started = _as_dict(event.get("response"))
+    if final is not None:
+        attributes = usage_and_model(
+            token_usage(final.get("usage")), final.get("model"), request_model
+        )
+        attributes[_OUTPUTS] = final
+        return attributes
+    partial_response: dict[str, Any] = {"object": "response", "status": "incomplete"}
+    if started:
+        partial_response["id"] = started.get("id")
+        partial_response["model"] = started.get("model")
+    partial_response["output_text"] = "".join(text)
+    attributes = usage_and_model(None, partial_response.get("model"), request_model)
+    attributes[_OUTPUTS] = partial_response
+    return attributes
+
+
+class EventStreamRecorder(StreamRecorder):
+    """Rebuilds an OpenAI stream's result from its events, once the stream has ended.
+
+    Args:
+        assemble: Builds the span attributes from the events (:func:`chat_attributes`,
+            :func:`completion_attributes` or :func:`responses_attributes`).
+        request_model: The ``model`` argument, used when no event names the model.
+        events: The list the SDK's stream fills with each event it reads
+            (``keep_server_events``); ``None`` when it cannot, and the recorder then copies
+            each item the stream yields.
+        hide_usage_chunk: tracewire added ``include_usage`` to the request, so the usage-only
+            chunk is recorded but not passed on.
+    """
+
+    def __init__(
+        self,
+        assemble: Assemble,
+        *,
+        request_model: Any,
+        events: list[Any] | None,
+        hide_usage_chunk: bool = False,
+    ) -> None:
+        self.assemble = assemble
+        self.request_model = request_model
+        self.copies_items = events is None
+        self.events: list[Any] = [] if events is None else events
+        self.hide_usage_chunk = hide_usage_chunk
+        self.wants_items = self.copies_items or hide_usage_chunk
+
+    def on_item(self, item: Any) -> bool:
+        if self.copies_items:
+            # Only for a stream that keeps no events: the caller may change the SDK's models.
+            self.events.append(plain(item))
+        # The usage-only chunk tracewire asked for: the caller did not, and code that reads
+        # chunk.choices[0] must not meet it.
+        return not (
+            self.hide_usage_chunk and not item.choices and getattr(item, "usage", None) is not None
+        )
 
     def on_end(self, span: LiveSpan, end: str, error: BaseException | None) -> None:
-        if self.final is not None:
-            record_response(span, self.final, self.request_model)
-            return
-        partial: dict[str, Any] = {"object": "response", "status": "incomplete"}
-        if self.started is not None:
-            partial["id"] = self.started.id
-            partial["model"] = self.started.model
-        partial["output_text"] = "".join(self.text)
-        for key, value in usage_and_model(None, partial.get("model"), self.request_model).items():
-            span.set_attribute(key, value)
-        span.set_outputs(partial)
+        # What arrived until now; the list is the stream's, which may still be read from.
+        span._record_later(partial(self.assemble, tuple(self.events), self.request_model))

@@ -183,23 +183,6 @@ def test_an_argument_missing_from_the_body_is_left_out(last_trace: LastTrace) ->
     assert only_span(last_trace).inputs == {"model": "m"}
 
 
-def test_scalar_only_requests_have_their_inputs_while_the_call_runs(
-    last_trace: LastTrace,
-) -> None:
-    seen: list[Any] = []
-
-    def create(**kwargs: Any) -> str:
-        span = tracewire.get_current_active_span()
-        assert span is not None
-        seen.append(span.inputs)
-        return "answer"
-
-    wrapper = call_wrapper(CURRENT, lambda _, kwargs: ToyCall(TYPES, kwargs))
-    wrapper(create, None, (), {"model": "m", "temperature": 0.5})
-
-    assert seen == [{"model": "m", "temperature": 0.5}]
-
-
 def test_undoing_the_patch_restores_the_original_build_request() -> None:
     original = Client.__dict__["_build_request"]
     patcher = Patcher(lambda: True)

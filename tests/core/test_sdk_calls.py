@@ -7,8 +7,10 @@ parsed result, a stream, or raw responses whose ``parse()`` the caller decides t
 from __future__ import annotations
 
 import asyncio
+import copy
 import gc
-from collections.abc import Callable, Iterator
+import weakref
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextvars import ContextVar
 from typing import Any
 
@@ -18,7 +20,13 @@ import tracewire
 from tracewire import _errors
 from tracewire._raw import AsyncRawResponseProxy, RawResponseProxy
 from tracewire._requests import RequestRules, is_given
-from tracewire._sdk_calls import ProviderCall, SdkTypes, async_call_wrapper, call_wrapper
+from tracewire._sdk_calls import (
+    ProviderCall,
+    SdkTypes,
+    async_call_wrapper,
+    call_wrapper,
+    keep_server_events,
+)
 from tracewire._streams import StreamProxy, StreamRecorder
 from tracewire.entities import LiveSpan, SpanType
 from tracewire.tracing.constant import SpanAttributeKey
@@ -122,7 +130,7 @@ class ToyCall(ProviderCall):
     def record(self, span: LiveSpan, result: Any) -> None:
         span.set_outputs(result.text)
 
-    def recorder(self) -> StreamRecorder:
+    def recorder(self, events: list[Any] | None) -> StreamRecorder:
         return TextRecorder()
 
 
@@ -296,3 +304,99 @@ def test_a_bug_in_make_call_is_logged_and_the_call_runs_untraced(
     monkeypatch.setenv("TRACEWIRE_STRICT", "1")
     with pytest.raises(RuntimeError, match="bug in make_call"):
         wrapper(lambda: "result", None, (), {})
+
+
+class ServerSentEvent:
+    def __init__(self, data: str) -> None:
+        self.data = data
+
+
+class LineDecoder:
+    """Decodes one event per line, as the SDKs' ``SSEDecoder`` does per blank-line-ended block."""
+
+    def iter_bytes(self, chunks: Iterator[bytes]) -> Iterator[ServerSentEvent]:
+        for chunk in chunks:
+            yield ServerSentEvent(chunk.decode())
+
+    async def aiter_bytes(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[ServerSentEvent]:
+        async for chunk in chunks:
+            yield ServerSentEvent(chunk.decode())
+
+
+class EventStream:
+    """A stream read as Stainless streams are: a generator over ``_iter_events()``.
+
+    As anthropic 2.x does, the generator runs on a copy of the stream, so that a dropped stream
+    is freed at once rather than by the garbage collector.
+    """
+
+    def __init__(self, body: list[bytes]) -> None:
+        self.body = body
+        self._decoder = LineDecoder()
+        self._iterator: Iterator[str] | None = None
+
+    def _iter_events(self) -> Iterator[ServerSentEvent]:
+        yield from self._decoder.iter_bytes(iter(self.body))
+
+    def __stream__(self) -> Iterator[str]:
+        for event in self._iter_events():
+            yield event.data.upper()
+
+    def __iter__(self) -> Iterator[str]:
+        if self._iterator is None:
+            self._iterator = copy.copy(self).__stream__()
+        return self._iterator
+
+
+class AsyncEventStream:
+    def __init__(self, body: list[bytes]) -> None:
+        self.body = body
+        self._decoder = LineDecoder()
+
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        for chunk in self.body:
+            yield chunk
+
+    async def __aiter__(self) -> AsyncIterator[str]:
+        async for event in self._decoder.aiter_bytes(self._chunks()):
+            yield event.data.upper()
+
+
+def test_a_stream_keeps_the_data_of_each_event_it_reads() -> None:
+    stream = EventStream([b"one", b"two"])
+    events = keep_server_events(stream)
+
+    assert events is not None
+    assert events == []
+    assert list(stream) == ["ONE", "TWO"]
+    assert [event.data for event in events] == ["one", "two"]
+
+
+def test_an_async_stream_keeps_the_data_of_each_event_it_reads() -> None:
+    stream = AsyncEventStream([b"one", b"two"])
+    events = keep_server_events(stream)
+
+    async def read() -> list[str]:
+        return [item async for item in stream.__aiter__()]
+
+    assert asyncio.run(read()) == ["ONE", "TWO"]
+    assert events is not None
+    assert [event.data for event in events] == ["one", "two"]
+
+
+def test_a_stream_keeping_its_events_is_freed_without_the_garbage_collector() -> None:
+    stream = EventStream([b"one", b"two"])
+    keep_server_events(stream)
+    items = iter(stream)
+    next(items)
+    alive = weakref.ref(stream)
+    gc.disable()
+    try:
+        del stream
+        assert alive() is None
+    finally:
+        gc.enable()
+
+
+def test_a_stream_without_a_decoder_keeps_nothing() -> None:
+    assert keep_server_events(Stream(["a"])) is None

@@ -376,6 +376,115 @@ def test_span_ends_exactly_once_when_every_trigger_fires(last_trace: LastTrace) 
     assert only_span(last_trace).get_attribute(END) == "exhausted"
 
 
+# A recorder that wants no items (an SDK integration that keeps the raw events the SDK reads)
+
+
+class TappedRecorder(ListRecorder):
+    """Fed by the stream's source, as the SDK integrations are by the events their SDK reads."""
+
+    wants_items = False
+
+    def on_item(self, item: Any) -> bool:
+        raise AssertionError("the proxy must not call on_item of a recorder that wants no items")
+
+
+def tapped(
+    recorder: TappedRecorder, count: int = 3, error: BaseException | None = None
+) -> Iterator[int]:
+    for number in range(1, count + 1):
+        recorder.items.append(number)
+        yield number
+    if error is not None:
+        raise error
+
+
+def make_tapped_proxy(
+    count: int = 3, error: BaseException | None = None
+) -> tuple[Any, TappedRecorder]:
+    recorder = TappedRecorder()
+    proxy, _ = make_proxy(tapped(recorder, count, error), recorder)
+    return proxy, recorder
+
+
+def test_items_reach_the_caller_without_a_recorder_that_wants_none(last_trace: LastTrace) -> None:
+    proxy, recorder = make_tapped_proxy()
+
+    assert list(proxy) == [1, 2, 3]
+    assert recorder.ends == [("exhausted", None)]
+    span = only_span(last_trace)
+    assert span.outputs == [1, 2, 3]
+    assert span.get_attribute(FIRST_CHUNK) >= 0
+
+
+def test_error_ends_the_span_of_a_recorder_that_wants_no_items(last_trace: LastTrace) -> None:
+    error = ConnectionError("stream reset")
+    proxy, recorder = make_tapped_proxy(2, error)
+    received: list[Any] = []
+
+    with pytest.raises(ConnectionError) as caught:
+        drain(proxy, received)
+
+    assert caught.value is error
+    assert received == [1, 2]
+    assert recorder.ends == [("error", error)]
+    assert only_span(last_trace).status.status_code == SpanStatusCode.ERROR
+
+
+def test_dropped_half_read_stream_of_a_recorder_that_wants_no_items_ends_at_once(
+    last_trace: LastTrace,
+) -> None:
+    gc.disable()
+    try:
+        proxy, recorder = make_tapped_proxy(5)
+        for _ in proxy:
+            break
+        del proxy
+        assert recorder.ends == [("garbage_collected", None)]
+    finally:
+        gc.enable()
+    assert only_span(last_trace).outputs == [1]
+
+
+def test_iterator_of_a_recorder_that_wants_no_items_outlives_its_stream(
+    last_trace: LastTrace,
+) -> None:
+    # `for chunk in client.create(stream=True)` keeps only the iterator.
+    proxy, recorder = make_tapped_proxy()
+    items = iter(proxy)
+    del proxy
+    gc.collect()
+    assert recorder.ends == []
+
+    assert list(items) == [1, 2, 3]
+    assert recorder.ends == [("exhausted", None)]
+
+
+def test_iterator_never_read_of_a_recorder_that_wants_no_items_ends_when_dropped(
+    last_trace: LastTrace,
+) -> None:
+    proxy, recorder = make_tapped_proxy()
+    items = iter(proxy)
+    gc.disable()
+    try:
+        del proxy, items
+        assert recorder.ends == [("garbage_collected", None)]
+    finally:
+        gc.enable()
+    assert FIRST_CHUNK not in only_span(last_trace).attributes
+
+
+def test_loop_resumed_and_close_with_a_recorder_that_wants_no_items(last_trace: LastTrace) -> None:
+    proxy, recorder = make_tapped_proxy(4)
+    for item in proxy:
+        if item == 2:
+            break
+    assert next(proxy) == 3
+    proxy.close()
+
+    assert recorder.ends == [("closed", None)]
+    assert only_span(last_trace).outputs == [1, 2, 3]
+
+
 # Transparency
 
 
