@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import anthropic
 import pytest
 
 import tracewire
+from tracewire.anthropic._streams import message_attributes
 from tracewire.entities import SpanStatusCode
 from tracewire.tracing.constant import SpanAttributeKey
 
@@ -295,3 +297,71 @@ def test_stream_output_usage_is_message_start_usage_updated_by_the_last_delta(
         "output_tokens": 5,
         "service_tier": "standard",
     }
+
+
+class ServerSentEvent:
+    """What ``keep_server_events`` keeps: the event, with the ``data`` the server sent."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = json.dumps(data)
+
+
+def message_start(**fields: Any) -> ServerSentEvent:
+    message = {
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "model": MODEL,
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {"input_tokens": 12, "output_tokens": 1},
+        **fields,
+    }
+    return ServerSentEvent({"type": "message_start", "message": message})
+
+
+def message_delta(stop_reason: str, **fields: Any) -> ServerSentEvent:
+    return ServerSentEvent(
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": stop_reason, "stop_sequence": None, **fields},
+            "usage": {"output_tokens": 7},
+        }
+    )
+
+
+def test_a_tool_called_without_arguments_keeps_its_empty_input() -> None:
+    tool = {"type": "tool_use", "id": "toolu_1", "name": "current_time", "input": {}}
+    events = [
+        message_start(),
+        ServerSentEvent({"type": "content_block_start", "index": 0, "content_block": tool}),
+        ServerSentEvent(
+            {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "input_json_delta", "partial_json": ""},
+            }
+        ),
+        ServerSentEvent({"type": "content_block_stop", "index": 0}),
+        message_delta("tool_use"),
+        ServerSentEvent({"type": "message_stop"}),
+    ]
+
+    outputs = message_attributes(events, MODEL)[SpanAttributeKey.OUTPUTS]
+
+    assert outputs["content"] == [tool]
+    assert outputs["stop_reason"] == "tool_use"
+
+
+def test_message_fields_the_sdk_may_not_know_are_recorded_as_the_api_sent_them() -> None:
+    events = [
+        message_start(container={"id": "container_1"}),
+        message_delta("end_turn", a_field_added_later="value"),
+    ]
+
+    outputs = message_attributes(events, MODEL)[SpanAttributeKey.OUTPUTS]
+
+    assert outputs["container"] == {"id": "container_1"}
+    assert outputs["a_field_added_later"] == "value"
+    assert outputs["usage"] == {"input_tokens": 12, "output_tokens": 7}
