@@ -133,6 +133,48 @@ def make_async_proxy(stream: Any, recorder: ListRecorder | None = None) -> tuple
     return AsyncStreamProxy(stream, span, recorder), recorder
 
 
+class TappedRecorder(ListRecorder):
+    """Fed by the stream's source, as the SDK integrations are by the events their SDK reads."""
+
+    wants_items = False
+
+    def on_item(self, item: Any) -> bool:
+        raise AssertionError("the proxy must not call on_item of a recorder that wants no items")
+
+
+def tapped(
+    recorder: TappedRecorder, count: int = 3, error: BaseException | None = None
+) -> Iterator[int]:
+    for number in range(1, count + 1):
+        recorder.items.append(number)
+        yield number
+    if error is not None:
+        raise error
+
+
+def make_tapped_proxy(
+    count: int = 3, error: BaseException | None = None
+) -> tuple[Any, TappedRecorder]:
+    recorder = TappedRecorder()
+    proxy, _ = make_proxy(tapped(recorder, count, error), recorder)
+    return proxy, recorder
+
+
+MakeStream = Callable[..., tuple[Any, ListRecorder]]
+
+
+@pytest.fixture(params=["recorder reads items", "recorder wants no items"])
+def make_stream(request: pytest.FixtureRequest) -> MakeStream:
+    """Builds a proxied stream of 1..count (then ``error``, if any) with either kind of recorder."""
+
+    def make(count: int = 3, error: BaseException | None = None) -> tuple[Any, ListRecorder]:
+        if request.param == "recorder reads items":
+            return make_proxy(Stream(range(1, count + 1), error=error))
+        return make_tapped_proxy(count, error)
+
+    return make
+
+
 def drain(stream: Iterable[Any], into: list[Any]) -> None:
     for item in stream:
         into.append(item)
@@ -203,6 +245,16 @@ def test_time_to_first_chunk_is_absent_when_no_item_arrived(last_trace: LastTrac
     assert recorder.items == []
 
 
+def test_items_reach_the_caller_without_a_recorder_that_wants_none(last_trace: LastTrace) -> None:
+    proxy, recorder = make_tapped_proxy()
+
+    assert list(proxy) == [1, 2, 3]
+    assert recorder.ends == [("exhausted", None)]
+    span = only_span(last_trace)
+    assert span.outputs == [1, 2, 3]
+    assert span.get_attribute(FIRST_CHUNK) >= 0
+
+
 def test_recorder_returning_false_hides_the_item_from_the_caller(last_trace: LastTrace) -> None:
     """An item the recorder rejects is seen by the recorder but never reaches the caller."""
     proxy, recorder = make_proxy(iter(["a", "usage", "b", "usage"]), ListRecorder(hide=("usage",)))
@@ -211,15 +263,17 @@ def test_recorder_returning_false_hides_the_item_from_the_caller(last_trace: Las
     assert only_span(last_trace).outputs == ["a", "usage", "b", "usage"]
 
 
-def test_stream_error_reaches_the_caller_and_marks_the_span(last_trace: LastTrace) -> None:
+def test_stream_error_reaches_the_caller_and_marks_the_span(
+    last_trace: LastTrace, make_stream: MakeStream
+) -> None:
     """A mid-stream error is re-raised as the same object; the span is ERROR with what arrived."""
     error = ConnectionError("stream reset")
-    proxy, recorder = make_proxy(Stream([1, 2], error=error))
+    proxy, recorder = make_stream(2, error)
     received: list[Any] = []
     with pytest.raises(ConnectionError) as caught:
         drain(proxy, received)
     assert caught.value is error
-    assert traceback.extract_tb(error.__traceback__)[-1].name == "_produce"
+    assert traceback.extract_tb(error.__traceback__)[-1].name in ("_produce", "tapped")
     assert received == [1, 2]
     assert recorder.ends == [("error", error)]
     span = only_span(last_trace)
@@ -312,11 +366,13 @@ def test_half_read_stream_garbage_collected_keeps_what_arrived(last_trace: LastT
     assert span.get_attribute(FIRST_CHUNK) >= 0
 
 
-def test_dropped_half_read_stream_ends_without_the_garbage_collector(last_trace: LastTrace) -> None:
+def test_dropped_half_read_stream_ends_without_the_garbage_collector(
+    last_trace: LastTrace, make_stream: MakeStream
+) -> None:
     """Reference counting alone ends it: the proxy and its iteration hold no cycle."""
     gc.disable()
     try:
-        proxy, recorder = make_proxy(numbers(5))
+        proxy, recorder = make_stream(5)
         for _ in proxy:
             break
         del proxy
@@ -327,9 +383,10 @@ def test_dropped_half_read_stream_ends_without_the_garbage_collector(last_trace:
 
 
 def test_iterator_kept_after_the_stream_is_dropped_still_records_everything(
-    last_trace: LastTrace,
+    last_trace: LastTrace, make_stream: MakeStream
 ) -> None:
-    proxy, recorder = make_proxy(numbers(3))
+    # `for chunk in client.create(stream=True)` keeps only the iterator.
+    proxy, recorder = make_stream(3)
     items = iter(proxy)
     del proxy
     gc.collect()
@@ -340,17 +397,24 @@ def test_iterator_kept_after_the_stream_is_dropped_still_records_everything(
     assert only_span(last_trace).outputs == [1, 2, 3]
 
 
-def test_iterator_taken_but_never_read_ends_the_span_when_dropped(last_trace: LastTrace) -> None:
-    proxy, recorder = make_proxy(numbers(3))
+def test_iterator_taken_but_never_read_ends_the_span_when_dropped(
+    last_trace: LastTrace, make_stream: MakeStream
+) -> None:
+    proxy, recorder = make_stream(3)
     items = iter(proxy)
-    del proxy, items
-    gc.collect()
+    gc.disable()
+    try:
+        del proxy, items
+        assert recorder.ends == [("garbage_collected", None)]
+    finally:
+        gc.enable()
+    assert FIRST_CHUNK not in only_span(last_trace).attributes
 
-    assert recorder.ends == [("garbage_collected", None)]
 
-
-def test_loop_broken_off_and_resumed_continues_where_it_stopped(last_trace: LastTrace) -> None:
-    proxy, recorder = make_proxy(numbers(4))
+def test_loop_broken_off_and_resumed_continues_where_it_stopped(
+    last_trace: LastTrace, make_stream: MakeStream
+) -> None:
+    proxy, recorder = make_stream(4)
     for item in proxy:
         if item == 2:
             break
@@ -374,115 +438,6 @@ def test_span_ends_exactly_once_when_every_trigger_fires(last_trace: LastTrace) 
     assert recorder.ends == [("exhausted", None)]
     assert len(tracewire.search_traces(return_type="list")) == 1
     assert only_span(last_trace).get_attribute(END) == "exhausted"
-
-
-# A recorder that wants no items (an SDK integration that keeps the raw events the SDK reads)
-
-
-class TappedRecorder(ListRecorder):
-    """Fed by the stream's source, as the SDK integrations are by the events their SDK reads."""
-
-    wants_items = False
-
-    def on_item(self, item: Any) -> bool:
-        raise AssertionError("the proxy must not call on_item of a recorder that wants no items")
-
-
-def tapped(
-    recorder: TappedRecorder, count: int = 3, error: BaseException | None = None
-) -> Iterator[int]:
-    for number in range(1, count + 1):
-        recorder.items.append(number)
-        yield number
-    if error is not None:
-        raise error
-
-
-def make_tapped_proxy(
-    count: int = 3, error: BaseException | None = None
-) -> tuple[Any, TappedRecorder]:
-    recorder = TappedRecorder()
-    proxy, _ = make_proxy(tapped(recorder, count, error), recorder)
-    return proxy, recorder
-
-
-def test_items_reach_the_caller_without_a_recorder_that_wants_none(last_trace: LastTrace) -> None:
-    proxy, recorder = make_tapped_proxy()
-
-    assert list(proxy) == [1, 2, 3]
-    assert recorder.ends == [("exhausted", None)]
-    span = only_span(last_trace)
-    assert span.outputs == [1, 2, 3]
-    assert span.get_attribute(FIRST_CHUNK) >= 0
-
-
-def test_error_ends_the_span_of_a_recorder_that_wants_no_items(last_trace: LastTrace) -> None:
-    error = ConnectionError("stream reset")
-    proxy, recorder = make_tapped_proxy(2, error)
-    received: list[Any] = []
-
-    with pytest.raises(ConnectionError) as caught:
-        drain(proxy, received)
-
-    assert caught.value is error
-    assert received == [1, 2]
-    assert recorder.ends == [("error", error)]
-    assert only_span(last_trace).status.status_code == SpanStatusCode.ERROR
-
-
-def test_dropped_half_read_stream_of_a_recorder_that_wants_no_items_ends_at_once(
-    last_trace: LastTrace,
-) -> None:
-    gc.disable()
-    try:
-        proxy, recorder = make_tapped_proxy(5)
-        for _ in proxy:
-            break
-        del proxy
-        assert recorder.ends == [("garbage_collected", None)]
-    finally:
-        gc.enable()
-    assert only_span(last_trace).outputs == [1]
-
-
-def test_iterator_of_a_recorder_that_wants_no_items_outlives_its_stream(
-    last_trace: LastTrace,
-) -> None:
-    # `for chunk in client.create(stream=True)` keeps only the iterator.
-    proxy, recorder = make_tapped_proxy()
-    items = iter(proxy)
-    del proxy
-    gc.collect()
-    assert recorder.ends == []
-
-    assert list(items) == [1, 2, 3]
-    assert recorder.ends == [("exhausted", None)]
-
-
-def test_iterator_never_read_of_a_recorder_that_wants_no_items_ends_when_dropped(
-    last_trace: LastTrace,
-) -> None:
-    proxy, recorder = make_tapped_proxy()
-    items = iter(proxy)
-    gc.disable()
-    try:
-        del proxy, items
-        assert recorder.ends == [("garbage_collected", None)]
-    finally:
-        gc.enable()
-    assert FIRST_CHUNK not in only_span(last_trace).attributes
-
-
-def test_loop_resumed_and_close_with_a_recorder_that_wants_no_items(last_trace: LastTrace) -> None:
-    proxy, recorder = make_tapped_proxy(4)
-    for item in proxy:
-        if item == 2:
-            break
-    assert next(proxy) == 3
-    proxy.close()
-
-    assert recorder.ends == [("closed", None)]
-    assert only_span(last_trace).outputs == [1, 2, 3]
 
 
 # Transparency
