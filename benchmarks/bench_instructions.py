@@ -13,6 +13,9 @@ which a background thread's allocations can move from one run into the other, la
 
 What counts miss: cache misses and branch mispredictions cost time without instructions, so the
 overhead in CPU time is larger than in instructions; the CPU benchmarks measure that.
+``--cache-sim`` has callgrind simulate this machine's caches as well and compares estimated cycles
+(instructions + 10 per L1 miss + 100 per last-level miss, cachegrind's rough model), which move
+with cache misses yet stay deterministic; it runs several times slower.
 
 Run with ``nox -s bench`` (it runs this script for both SDKs when ``valgrind`` is installed) or
 ``python benchmarks/bench_instructions.py --sdk openai`` (or ``anthropic``) in a venv holding
@@ -66,21 +69,35 @@ def worker(sdk: str, name: str, case: str, calls: int) -> int:
     return 0
 
 
+# cachegrind's rough cost model: an L1 miss costs about 10 instructions, a last-level miss 100.
+_MISS_COST = {"I1mr": 10, "D1mr": 10, "D1mw": 10, "ILmr": 100, "DLmr": 100, "DLmw": 100}
+
+
 def _totals(path: str) -> int:
+    """Instructions of one profile, or with a cache simulation, its estimated cycles."""
+    events: list[str] = []
     with open(path, encoding="utf-8") as profile:
         for line in profile:
+            if line.startswith("events:"):
+                events = line.split()[1:]
             if line.startswith(("summary:", "totals:")):
-                return int(line.split()[1])
+                counts = dict(zip(events, map(int, line.split()[1:]), strict=False))
+                return counts["Ir"] + sum(
+                    cost * counts.get(event, 0) for event, cost in _MISS_COST.items()
+                )
     raise ValueError(f"no totals in {path}")
 
 
-def _measure(sdk: str, name: str, case: str, calls: int, out_dir: Path) -> tuple[int, int]:
-    """Run one worker under callgrind; return (calling thread, other threads) instructions."""
+def _measure(
+    sdk: str, name: str, case: str, calls: int, out_dir: Path, cache_sim: bool
+) -> tuple[int, int]:
+    """Run one worker under callgrind; return the calling thread's count and the others'."""
     prefix = out_dir / f"{name}.{case}.{calls}"
     command = [
         "valgrind",
         "--tool=callgrind",
         "--separate-threads=yes",
+        f"--cache-sim={'yes' if cache_sim else 'no'}",
         f"--callgrind-out-file={prefix}",
         sys.executable,
         __file__,
@@ -102,7 +119,7 @@ def _measure(sdk: str, name: str, case: str, calls: int, out_dir: Path) -> tuple
     return main_thread, others
 
 
-def main(sdk: str) -> int:
+def main(sdk: str, cache_sim: bool) -> int:
     """Measure every worker and case of one SDK, then print the markdown report."""
     if shutil.which("valgrind") is None:
         print("valgrind is not installed; instruction counts need it (apt install valgrind)")
@@ -116,20 +133,26 @@ def main(sdk: str) -> int:
         for calls in CALLS[case.key]
     ]
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(os.cpu_count() or 1) as pool:
-        futures = {job: pool.submit(_measure, *job, Path(tmp)) for job in jobs}
+        futures = {job: pool.submit(_measure, *job, Path(tmp), cache_sim) for job in jobs}
         try:
             counts = {job: future.result() for job, future in futures.items()}
         except subprocess.CalledProcessError as error:
             pool.shutdown(cancel_futures=True)
             print(f"a worker crashed: {error.cmd}\n{error.stderr.decode(errors='replace')}")
             return 1
-    print(f"# {bench.title.split(':')[0]}: instructions per call, tracewire vs MLflow\n")
+    unit = "estimated cycles" if cache_sim else "instructions"
+    print(f"# {bench.title.split(':')[0]}: {unit} per call, tracewire vs MLflow\n")
     print(
         f"- {machine()}; Python {platform.python_version()}; {sdk} {dist_version(sdk)}, "
         f"tracewire {dist_version('tracewire')}, mlflow-tracing {dist_version('mlflow-tracing')}"
     )
+    if cache_sim:
+        print(
+            "- estimated cycles = instructions + 10 x L1 misses + 100 x last-level misses, "
+            "from callgrind's cache simulation (`--cache-sim=yes`, this machine's cache sizes)"
+        )
     print(
-        "- valgrind callgrind, `PYTHONHASHSEED=0`; per call = (instructions of the large run - "
+        f"- valgrind callgrind, `PYTHONHASHSEED=0`; per call = ({unit} of the large run - "
         "those of the small run) / extra calls (chat: 100, stream: 40); autolog on throughout\n"
     )
     print(
@@ -162,10 +185,15 @@ def main(sdk: str) -> int:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--sdk", choices=SDKS, default="openai", help="the SDK to measure")
+    parser.add_argument(
+        "--cache-sim",
+        action="store_true",
+        help="simulate the caches and compare estimated cycles (several times slower)",
+    )
     parser.add_argument("--worker", choices=(*SDKS, *LIBRARIES), help=argparse.SUPPRESS)
     parser.add_argument("--case", choices=("chat", "stream"), help=argparse.SUPPRESS)
     parser.add_argument("--calls", type=int, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.worker:
         sys.exit(worker(arguments.sdk, arguments.worker, arguments.case, arguments.calls))
-    sys.exit(main(arguments.sdk))
+    sys.exit(main(arguments.sdk, arguments.cache_sim))
