@@ -148,8 +148,7 @@ class _Items:
     def __init__(self, iterator: Any, state: _StreamState) -> None:
         self._iterator = iterator
         self._state = state
-        recorder = state.recorder
-        self._on_item = recorder.on_item if recorder.wants_items else None
+        self._on_item = state.recorder.on_item  # only for a recorder that wants items
 
     def __iter__(self) -> _Items:
         return self
@@ -168,11 +167,8 @@ class _Items:
             # What _record does, inline: this runs once per chunk.
             if state.first_item_ns is None:
                 state.first_item_ns = _time_ns()
-            on_item = self._on_item
-            if on_item is None:
-                return item
             try:
-                if on_item(item) is not False:
+                if self._on_item(item) is not False:
                     return item
             except Exception:  # noqa: BLE001 - reported by policy; the item still reaches the caller
                 report_internal_error("recording a stream item")
