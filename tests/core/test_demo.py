@@ -9,8 +9,11 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import socket
+import struct
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -190,3 +193,18 @@ def test_demo_command_stores_its_traces_for_the_other_commands(tmp_path: Path) -
     traces = [Trace.from_dict(d) for d in json.loads(exported.stdout)]
     assert len(traces) == 2
     assert all(t.info.token_usage for t in traces)
+
+
+def test_a_client_resetting_its_connection_is_not_reported_as_an_error(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    with DemoServer() as server:
+        port = int(server.base_url.split(":")[2].split("/")[0])
+        connection = socket.create_connection(("127.0.0.1", port))
+        connection.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nContent-Length: 10\r\n\r\n")
+        # Closing with unread data and a zero linger time sends a reset, not a clean close.
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        connection.close()
+        time.sleep(0.2)
+
+    assert "Exception occurred" not in capfd.readouterr().err
