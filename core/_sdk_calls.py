@@ -12,12 +12,14 @@ calls another patched method (an old SDK's beta ``parse`` calls ``create``) make
 
 from __future__ import annotations
 
+from functools import partial
 from itertools import filterfalse
 
 from tracewire._errors import log, report_internal_error
 from tracewire._guards import trace_async_call, trace_call
 from tracewire._raw import AsyncRawResponseProxy, RawResponseProxy
-from tracewire._streams import AsyncStreamProxy, StreamProxy
+from tracewire._responses import plain
+from tracewire._streams import AsyncStreamProxy, StreamProxy, StreamRecorder
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -28,9 +30,9 @@ if TYPE_CHECKING:
     from tracewire._patching import Patcher
     from tracewire._requests import RequestRules
     from tracewire._span import LiveSpan, NoOpSpan
-    from tracewire._streams import StreamRecorder
 
     Kwargs = dict[str, Any]
+    Assemble = Callable[[tuple[Any, ...], Any], dict[str, Any]]
     Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], Kwargs], Any]
     CallFactory = Callable[[Any, Kwargs], "ProviderCall | None"]
 
@@ -393,3 +395,35 @@ def keep_server_events(stream: Any) -> list[Any] | None:
     events: list[Any] = []
     stream._decoder = _KeptEvents(decoder, events.append)
     return events
+
+
+class KeptEventsRecorder(StreamRecorder):
+    """Rebuilds a stream's result from the events it kept (:func:`keep_server_events`) at its end.
+
+    The integrations' recorders differ only in how they assemble the events into attributes.
+
+    Args:
+        assemble: Builds the span attributes from the events, in order (each a kept server-sent
+            event, or a dict copied from an item), and the ``model`` argument; it runs on the
+            export thread.
+        request_model: The ``model`` argument, used when no event names the model.
+        events: The list the SDK's stream fills with each event it reads; ``None`` when it
+            cannot, and the recorder then copies each item the stream yields.
+    """
+
+    def __init__(self, assemble: Assemble, *, request_model: Any, events: list[Any] | None) -> None:
+        self.assemble = assemble
+        self.request_model = request_model
+        self.copies_items = events is None
+        self.wants_items = self.copies_items
+        self.events: list[Any] = [] if events is None else events
+
+    def on_item(self, item: Any) -> bool:
+        if self.copies_items:
+            # Only for a stream that keeps no events: the caller may change the SDK's models.
+            self.events.append(plain(item))
+        return True
+
+    def on_end(self, span: LiveSpan, end: str, error: BaseException | None) -> None:
+        # What arrived until now; the list is the stream's, which may still be read from.
+        span._record_later(partial(self.assemble, tuple(self.events), self.request_model))

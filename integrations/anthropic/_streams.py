@@ -14,12 +14,10 @@ overwrites, never adds to, what came before.
 
 from __future__ import annotations
 
-from functools import partial
-
 from tracewire._constants import SpanAttributeKey
 from tracewire._json import loads
-from tracewire._responses import decoded_events, plain, usage_and_model
-from tracewire._streams import StreamRecorder
+from tracewire._responses import decoded_events, usage_and_model
+from tracewire._sdk_calls import KeptEventsRecorder
 from tracewire.anthropic._responses import add_finish_reasons
 from tracewire.anthropic._usage import token_usage
 
@@ -28,7 +26,6 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Any
 
-    from tracewire._span import LiveSpan
 
 _OUTPUTS = SpanAttributeKey.OUTPUTS
 
@@ -134,7 +131,7 @@ def message_attributes(events: Sequence[Any], request_model: Any) -> dict[str, A
     return attributes
 
 
-class MessageStreamRecorder(StreamRecorder):
+class MessageStreamRecorder(KeptEventsRecorder):
     """Rebuilds a ``message`` from the events of an Anthropic stream, once the stream has ended.
 
     Args:
@@ -145,15 +142,4 @@ class MessageStreamRecorder(StreamRecorder):
     """
 
     def __init__(self, *, request_model: Any, events: list[Any] | None = None) -> None:
-        self.request_model = request_model
-        self.wants_items = events is None
-        self.events: list[Any] = [] if events is None else events
-
-    def on_item(self, item: Any) -> bool:
-        # Only for a stream that keeps no events: the caller may change the SDK's event models.
-        self.events.append(plain(item))
-        return True
-
-    def on_end(self, span: LiveSpan, end: str, error: BaseException | None) -> None:
-        # What arrived until now; the list is the stream's, which may still be read from.
-        span._record_later(partial(message_attributes, tuple(self.events), self.request_model))
+        super().__init__(message_attributes, request_model=request_model, events=events)

@@ -14,11 +14,9 @@ chunk, except the check that hides the usage-only chunk when tracewire asked for
 
 from __future__ import annotations
 
-from functools import partial
-
 from tracewire._constants import SpanAttributeKey
-from tracewire._responses import decoded_events, plain, usage_and_model
-from tracewire._streams import StreamRecorder
+from tracewire._responses import decoded_events, usage_and_model
+from tracewire._sdk_calls import KeptEventsRecorder
 from tracewire.openai._usage import token_usage
 
 TYPE_CHECKING = False
@@ -26,9 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
     from typing import Any
 
-    from tracewire._span import LiveSpan
-
-    Assemble = Callable[[Sequence[Any], Any], dict[str, Any]]
+    from tracewire._sdk_calls import Assemble
 
 _OUTPUTS = SpanAttributeKey.OUTPUTS
 _FINAL_RESPONSE_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
@@ -244,7 +240,7 @@ def responses_attributes(events: Sequence[Any], request_model: Any) -> dict[str,
     return attributes
 
 
-class EventStreamRecorder(StreamRecorder):
+class EventStreamRecorder(KeptEventsRecorder):
     """Rebuilds an OpenAI stream's result from its events, once the stream has ended.
 
     Args:
@@ -266,23 +262,14 @@ class EventStreamRecorder(StreamRecorder):
         events: list[Any] | None,
         hide_usage_chunk: bool = False,
     ) -> None:
-        self.assemble = assemble
-        self.request_model = request_model
-        self.copies_items = events is None
-        self.events: list[Any] = [] if events is None else events
+        super().__init__(assemble, request_model=request_model, events=events)
         self.hide_usage_chunk = hide_usage_chunk
         self.wants_items = self.copies_items or hide_usage_chunk
 
     def on_item(self, item: Any) -> bool:
-        if self.copies_items:
-            # Only for a stream that keeps no events: the caller may change the SDK's models.
-            self.events.append(plain(item))
+        super().on_item(item)
         # The usage-only chunk tracewire asked for: the caller did not, and code that reads
         # chunk.choices[0] must not meet it.
         return not (
             self.hide_usage_chunk and not item.choices and getattr(item, "usage", None) is not None
         )
-
-    def on_end(self, span: LiveSpan, end: str, error: BaseException | None) -> None:
-        # What arrived until now; the list is the stream's, which may still be read from.
-        span._record_later(partial(self.assemble, tuple(self.events), self.request_model))
