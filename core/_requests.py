@@ -9,8 +9,6 @@ secret, which arguments are content rather than parameters, the tools' shape) is
 
 from __future__ import annotations
 
-from functools import partial
-
 from tracewire._constants import SpanAttributeKey
 from tracewire._context import ACTIVE_SPAN, begin_span
 from tracewire._json import loads, snapshot
@@ -68,7 +66,7 @@ class RequestRules:
 
     A request's structured arguments (messages, tools, ...) are recorded from the JSON body the
     SDK serialized to send them: those bytes cannot change, so the caller's thread copies nothing
-    and the export thread decodes them (:meth:`start_span`, :meth:`record_inputs`).
+    and the export thread decodes them (:meth:`start_span`, :meth:`from_body`).
 
     Args:
         provider: The ``mlflow.llm.provider`` and ``mlflow.message.format`` value.
@@ -147,7 +145,7 @@ class RequestRules:
     def start_span(
         self, name: str, span_type: str, kwargs: dict[str, Any]
     ) -> tuple[LiveSpan | NoOpSpan, dict[str, Any] | None]:
-        """Start a call's span (not made current); its inputs are recorded by :meth:`record_inputs`.
+        """Start a call's span (not made current); its inputs are recorded by :meth:`from_body`.
 
         Only the arguments sent outside the request body (``extra_headers``, ``timeout``, ...)
         are copied now. The others are either scalars, which cannot change, or sent in the body,
@@ -160,7 +158,7 @@ class RequestRules:
 
         Returns:
             The started span (a ``NoOpSpan`` when nothing is recorded), and the arguments copied
-            now, for :meth:`record_inputs` (``None`` when there are none).
+            now, for :meth:`from_body` or :meth:`record_inputs` (``None`` when there are none).
         """
         provider = self.provider
         attributes = {_SPAN_TYPE: span_type, _PROVIDER: provider, _MESSAGE_FORMAT: provider}
@@ -175,27 +173,19 @@ class RequestRules:
         return begin_span(name, ACTIVE_SPAN.get(), attributes), copied
 
     def record_inputs(
-        self,
-        span: LiveSpan,
-        kwargs: dict[str, Any],
-        copied: dict[str, Any] | None,
-        body: bytes | None,
+        self, span: LiveSpan, kwargs: dict[str, Any], copied: dict[str, Any] | None
     ) -> None:
-        """Record the request's inputs, parameters and tools, once the SDK has sent it (or failed).
+        """Record the request's inputs, parameters and tools now, copying the arguments.
+
+        For a call whose request body was not seen: the call failed before sending one, or the
+        SDK sent none that could be read (see :meth:`from_body` for the other calls).
 
         Args:
             span: The call's span, not ended.
-            kwargs: The keyword arguments of the SDK call. The dict is the call's own (the SDK
-                received its items), so only its values could change; those that can are read
-                from ``body``.
+            kwargs: The keyword arguments of the SDK call.
             copied: The arguments copied when the call started (see :meth:`start_span`), which
                 take precedence over ``kwargs``.
-            body: The JSON body the SDK sent, or ``None`` if no request was sent (the call
-                failed first) or none was seen; the arguments are then copied now.
         """
-        if body is not None:
-            span._record_later(partial(self._from_body, kwargs, copied, body))
-            return
         inputs, attributes = self._recorded(kwargs, copied, None)
         tools = self.chat_tools(inputs.get("tools"))
         if tools is not None:
@@ -236,10 +226,23 @@ class RequestRules:
                 inputs[name] = sent[name]
         return inputs, parameters
 
-    def _from_body(
+    def from_body(
         self, kwargs: dict[str, Any], copied: dict[str, Any] | None, body: bytes
     ) -> dict[str, Any]:
-        """The parameters, inputs and tools, each structured argument read from the body."""
+        """Return the inputs, parameters and tools, each structured argument read from ``body``.
+
+        It runs on the export thread, once the SDK has sent the request.
+
+        Args:
+            kwargs: The keyword arguments of the SDK call. The dict is the call's own (the SDK
+                received its items), so only its values could change; those that can are read
+                from ``body``.
+            copied: As for :meth:`record_inputs`.
+            body: The JSON body the SDK sent.
+
+        Returns:
+            The span attributes: inputs, parameters and ``mlflow.chat.tools``.
+        """
         sent = loads(body)  # type: ignore[arg-type]  # json.loads reads bytes as well
         inputs, attributes = self._recorded(kwargs, copied, sent if isinstance(sent, dict) else {})
         attributes[_INPUTS] = inputs

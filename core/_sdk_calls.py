@@ -12,13 +12,15 @@ calls another patched method (an old SDK's beta ``parse`` calls ``create``) make
 
 from __future__ import annotations
 
+from contextlib import suppress
 from functools import partial
 from itertools import filterfalse
 
+from tracewire._context import ACTIVE_SPAN
 from tracewire._errors import log, report_internal_error
-from tracewire._guards import trace_async_call, trace_call
 from tracewire._raw import AsyncRawResponseProxy, RawResponseProxy
 from tracewire._responses import plain
+from tracewire._span import NO_OP_SPAN
 from tracewire._streams import AsyncStreamProxy, StreamProxy, StreamRecorder
 
 TYPE_CHECKING = False
@@ -46,9 +48,11 @@ class SdkTypes:
         raw: Raw-response classes whose ``parse()`` is synchronous.
         async_raw: Raw-response classes whose ``parse()`` is a coroutine.
         read_raw: Those of ``raw`` whose body the SDK has always read before returning them.
+        error: The SDK's base exception for failed requests, whose ``request`` is the HTTP
+            request it sent (``APIError``).
     """
 
-    __slots__ = ("async_raw", "async_stream", "raw", "read_raw", "stream", "wrappers")
+    __slots__ = ("async_raw", "async_stream", "error", "raw", "read_raw", "stream", "wrappers")
 
     def __init__(
         self,
@@ -58,21 +62,47 @@ class SdkTypes:
         raw: tuple[type[Any], ...],
         async_raw: tuple[type[Any], ...],
         read_raw: tuple[type[Any], ...] = (),
+        error: type[BaseException] | tuple[type[BaseException], ...] = (),
     ) -> None:
         self.stream = stream
         self.async_stream = async_stream
         self.raw = raw
         self.async_raw = async_raw
         self.read_raw = read_raw
+        self.error = error
         # Everything that is not a plain parsed result: one isinstance call rules them all out.
         self.wrappers: tuple[type[Any], ...] = (stream, async_stream, *raw, *async_raw)
+
+
+def sent_body(source: Any) -> bytes | None:
+    """Return the JSON body of the HTTP request ``source.request``, if it is in memory.
+
+    Args:
+        source: What keeps the request the SDK sent: an ``httpx`` (or ``httpx2``) response, or
+            an SDK ``APIError``; anything else gives ``None``.
+
+    Returns:
+        The request's content, or ``None`` for a request streamed from a file or a generator,
+        or when there is no request.
+    """
+    try:
+        body = source.request.content
+    except Exception:  # noqa: BLE001 - no request, or a body that was never read into memory
+        return None
+    return body if type(body) is bytes else None
 
 
 class ProviderCall:
     """One traced SDK call: what was asked, what is sent, and how its result is recorded.
 
     Subclasses set :attr:`rules`, implement :meth:`start` (with :meth:`start_span`),
-    :meth:`record` and :meth:`recorder`, and may override :meth:`body_is_read`.
+    :meth:`record`, :meth:`outputs_from_body` and :meth:`recorder`, and may override
+    :meth:`body_is_read`.
+
+    What can be read later is: once the span has its result, the call itself is the span's
+    pending derivation (see ``LiveSpan._record_later``). Called on the export thread, it turns
+    the request and response bodies it kept into the span's inputs, parameters, outputs and
+    usage; the caller's thread only keeps references.
 
     Args:
         types: The SDK's result classes.
@@ -83,6 +113,7 @@ class ProviderCall:
         "copied_inputs",
         "inputs_pending",
         "kwargs",
+        "parsed",
         "request_body",
         "response_body",
         "send",
@@ -98,15 +129,17 @@ class ProviderCall:
         self.kwargs = kwargs
         #: The keyword arguments sent to the SDK: ``kwargs``, or a copy tracewire added to.
         self.send = kwargs
-        #: The JSON body of the call's first HTTP request (see :func:`capture_request_bodies`).
+        #: The JSON body of the call's HTTP request (see :func:`capture_bodies`).
         self.request_body: bytes | None = None
         #: Arguments copied when the call started; they take precedence over ``kwargs``.
         self.copied_inputs: Kwargs | None = None
         self.inputs_pending = False
         #: Set by the subclass when the JSON body of the response is the call's result as the
-        #: caller gets it; :func:`capture_response_bodies` then keeps it in ``response_body``.
+        #: caller gets it; :func:`capture_bodies` then keeps it in ``response_body``, and the
+        #: result parsed from it in ``parsed`` (until the call returns).
         self.wants_response_body = False
         self.response_body: bytes | None = None
+        self.parsed: Any = None
 
     def start(self) -> LiveSpan | NoOpSpan:
         """Start the call's span (with :meth:`start_span`); called just before the SDK call."""
@@ -118,19 +151,19 @@ class ProviderCall:
         self.inputs_pending = True
         return span
 
-    def record_inputs(self, span: LiveSpan) -> None:
-        """Record the inputs, from the request body if the SDK sent one; only the first call acts."""
-        if self.inputs_pending:
-            self.inputs_pending = False
-            self.rules.record_inputs(span, self.kwargs, self.copied_inputs, self.request_body)
-
-    def complete(self, span: LiveSpan, result: Any) -> Any:
-        """Record the inputs, then :meth:`finish`; what the wrappers call when the SDK returns."""
-        self.record_inputs(span)
-        return self.finish(span, result)
-
     def record(self, span: LiveSpan, result: Any) -> None:
-        """Record a parsed, non-streamed result on the span (outputs, usage, ...), not ending it."""
+        """Record a parsed, non-streamed result on the span now (outputs, usage, ...), not ending it.
+
+        Called for a result that was not parsed from :attr:`response_body` (a raw response's
+        ``parse()``, a ``parse`` method's result): the caller may change it afterwards.
+        """
+        raise NotImplementedError
+
+    def outputs_from_body(self, body: bytes) -> dict[str, Any]:
+        """Return the span attributes a response body gives (outputs, usage, model, ...).
+
+        It runs on the export thread, for a result parsed from that body.
+        """
         raise NotImplementedError
 
     def recorder(self, events: list[Any] | None) -> StreamRecorder:
@@ -153,6 +186,76 @@ class ProviderCall:
         (``SdkTypes.read_raw``).
         """
         return isinstance(raw, self.types.read_raw)
+
+    def __call__(self) -> dict[str, Any]:
+        """The attributes read from the kept bodies: the span's pending derivation.
+
+        A failure reading one body is reported, and what the other gives is kept.
+        """
+        attributes: dict[str, Any] = {}
+        if self.inputs_pending:
+            self.inputs_pending = False
+            body: bytes = self.request_body  # type: ignore[assignment]  # pending with a body only
+            try:
+                attributes = self.rules.from_body(self.kwargs, self.copied_inputs, body)
+            except Exception:  # noqa: BLE001 - reported by policy; the outputs are still read
+                report_internal_error("recording a call's inputs")
+        if self.response_body is not None:
+            try:
+                attributes.update(self.outputs_from_body(self.response_body))
+            except Exception:  # noqa: BLE001 - reported by policy; the inputs are kept
+                report_internal_error("recording a call's result")
+        return attributes
+
+    def _record_inputs(self, span: LiveSpan, result: Any) -> None:
+        """Find the request body on a stream or raw ``result``; without one, copy the inputs now."""
+        if self.request_body is None and isinstance(result, self.types.wrappers):
+            # A stream or raw response: the SDK parsed no body yet.
+            http_response = getattr(result, "http_response", None)
+            if http_response is None:
+                http_response = getattr(result, "response", None)
+            self.request_body = sent_body(http_response)
+        if self.request_body is None:
+            self.inputs_pending = False
+            self.rules.record_inputs(span, self.kwargs, self.copied_inputs)
+
+    def returned(self, span: LiveSpan, result: Any) -> Any:
+        """Record what the SDK call returned; return what the caller gets (``result`` or a proxy).
+
+        Never raises: an internal error is reported, the span ended, and ``result`` returned.
+        """
+        try:
+            if self.parsed is not result:
+                self.response_body = None  # the result is not what the kept body holds
+            self.parsed = None
+            if self.inputs_pending and self.request_body is None:
+                self._record_inputs(span, result)
+            if self.inputs_pending or self.response_body is not None:
+                span._record_later(self)
+            if self.response_body is not None:
+                span.end()
+                return result
+            return self.finish(span, result)
+        except Exception:  # noqa: BLE001 - reported by policy; the caller gets the host's result
+            with suppress(Exception):  # the original error is the one worth reporting
+                span.end()  # first, so that even strict mode leaves no span open
+            report_internal_error("recording a call's result")
+            return result
+
+    def failed(self, span: LiveSpan, error: BaseException) -> None:
+        """Record that the SDK call raised ``error``, and end the span. Never raises."""
+        try:
+            self.parsed = self.response_body = None
+            if self.inputs_pending:
+                if self.request_body is None and isinstance(error, self.types.error):
+                    self.request_body = sent_body(error)  # an APIError has the request it sent
+                self._record_inputs(span, None)
+                if self.inputs_pending:
+                    span._record_later(self)
+            span.record_exception(error)
+            span.end()
+        except Exception:  # noqa: BLE001 - reported by policy; the host's exception still propagates
+            report_internal_error("recording a failed call")
 
     def finish(self, span: LiveSpan, result: Any) -> Any:
         """Record the SDK's result, or hand the span to the proxy that will; return what the caller gets.
@@ -181,8 +284,25 @@ class ProviderCall:
         return RawResponseProxy(result, span, self.finish)
 
 
+def _prepare(
+    make_call: CallFactory, instance: Any, kwargs: Kwargs
+) -> tuple[ProviderCall | None, Any]:
+    """Build the call and start its span; ``(None, None)`` leaves the call untraced."""
+    try:
+        call = make_call(instance, kwargs)
+        if call is None:
+            return None, None
+        return call, call.start()
+    except Exception:  # noqa: BLE001 - reported by policy; the host call runs untraced
+        report_internal_error("preparing a traced SDK call")
+        return None, None
+
+
 def call_wrapper(current: ContextVar[Any], make_call: CallFactory) -> Wrapper:
     """Return a wrapt wrapper that traces each call of a synchronous SDK method as one span.
+
+    The SDK call itself sits outside every ``try`` that could swallow its exception, and the
+    span is the active one while it runs, so spans started inside nest under it.
 
     Args:
         current: The integration's context variable holding the traced call running in this
@@ -199,25 +319,24 @@ def call_wrapper(current: ContextVar[Any], make_call: CallFactory) -> Wrapper:
     ) -> Any:
         if current.get() is not None:
             return wrapped(*args, **kwargs)
-        try:
-            call = make_call(instance, kwargs)
-        except Exception:  # noqa: BLE001 - reported by policy; the host call runs untraced
-            report_internal_error("preparing a traced SDK call")
-            call = None
+        call, span = _prepare(make_call, instance, kwargs)
         if call is None:
             return wrapped(*args, **kwargs)
-        token = current.set(call)
+        call_token = current.set(call)
+        span_token = ACTIVE_SPAN.set(span)
         try:
-            return trace_call(
-                wrapped,
-                args,
-                call.send,
-                start=call.start,
-                finish=call.complete,
-                failed=call.record_inputs,
-            )
-        finally:
-            current.reset(token)
+            result = wrapped(*args, **call.send)
+        except BaseException as error:
+            ACTIVE_SPAN.reset(span_token)
+            current.reset(call_token)
+            if span is not NO_OP_SPAN:
+                call.failed(span, error)
+            raise
+        ACTIVE_SPAN.reset(span_token)
+        current.reset(call_token)
+        if span is NO_OP_SPAN:
+            return result  # not recording (suppressed, disabled, sampled out)
+        return call.returned(span, result)
 
     return wrapper
 
@@ -238,108 +357,70 @@ def async_call_wrapper(current: ContextVar[Any], make_call: CallFactory) -> Wrap
     ) -> Any:
         if current.get() is not None:
             return await wrapped(*args, **kwargs)
-        try:
-            call = make_call(instance, kwargs)
-        except Exception:  # noqa: BLE001 - reported by policy; the host call runs untraced
-            report_internal_error("preparing a traced SDK call")
-            call = None
+        call, span = _prepare(make_call, instance, kwargs)
         if call is None:
             return await wrapped(*args, **kwargs)
-        token = current.set(call)
+        call_token = current.set(call)
+        span_token = ACTIVE_SPAN.set(span)
         try:
-            return await trace_async_call(
-                wrapped,
-                args,
-                call.send,
-                start=call.start,
-                finish=call.complete,
-                failed=call.record_inputs,
-            )
-        finally:
-            current.reset(token)
+            result = await wrapped(*args, **call.send)
+        except BaseException as error:
+            ACTIVE_SPAN.reset(span_token)
+            current.reset(call_token)
+            if span is not NO_OP_SPAN:
+                call.failed(span, error)
+            raise
+        ACTIVE_SPAN.reset(span_token)
+        current.reset(call_token)
+        if span is NO_OP_SPAN:
+            return result
+        return call.returned(span, result)
 
     return wrapper
 
 
-def _keep_request_body(call: ProviderCall, client: Any, request: Any) -> None:
-    if call.request_body is None:  # retries send the same body
-        body = getattr(request, "_content", None)
-        if type(body) is bytes:
-            call.request_body = body
+def capture_bodies(patcher: Patcher, response_class: Any, current: ContextVar[Any]) -> None:
+    """Let each traced call keep the JSON bodies of its HTTP request and, if it wants, response.
 
+    The SDK's response parser runs inside the call, on the response the call's result comes
+    from. The request's body is the arguments as they were at call time, serialized by the SDK
+    to send them; the response's body is the result exactly as the API sent it. Both are
+    already in memory and cannot change, so keeping them costs the caller's thread nothing,
+    where copying the arguments (messages, tools, ...) or re-encoding the parsed model costs
+    more than the rest of the span.
 
-def _keep_response_body(call: ProviderCall, response: Any, result: Any) -> None:
-    if call.wants_response_body:
-        call.wants_response_body = False  # the first parse is the call's own result
-        body = getattr(response.http_response, "_content", None)
-        if type(body) is bytes:
-            call.response_body = body
+    The parser is replaced with a plain function, not a wrapt wrapper: it runs for every
+    response, traced or not. When the SDK lacks it (it is private: a future SDK may drop it),
+    spans copy the arguments and encode the result instead.
 
-
-def _after_method(
-    patcher: Patcher,
-    owner: Any,
-    name: str,
-    current: ContextVar[Any],
-    keep: Callable[[ProviderCall, Any, Any], None],
-) -> None:
-    """Replace ``owner.name`` with a plain function that hands its result to ``keep`` in a call.
-
-    A plain function, not a wrapt wrapper: it runs for every request or response, traced or not.
-    When the SDK lacks the method (it is private: a future SDK may drop it), the span copies or
-    encodes what it would have read from the bytes instead.
+    Args:
+        patcher: The integration's patcher.
+        response_class: An SDK response class whose ``_parse()`` turns its ``http_response`` into
+            the result object.
+        current: The integration's context variable holding the traced call running in this
+            context.
     """
-    original = getattr(owner, "__dict__", {}).get(name)
+    original = getattr(response_class, "__dict__", {}).get("_parse")
     if original is None:
-        log().debug("tracewire: no %s on %r", name, owner)
+        log().debug("tracewire: no _parse on %r", response_class)
         return
 
-    def patched(target: Any, *args: Any, **kwargs: Any) -> Any:
-        result = original(target, *args, **kwargs)
-        call = current.get()
+    def _parse(response: Any, *args: Any, **kwargs: Any) -> Any:
+        result = original(response, *args, **kwargs)
+        call: ProviderCall | None = current.get()
         if call is not None:
-            keep(call, target, result)
+            http_response = getattr(response, "http_response", None)
+            if call.request_body is None:
+                call.request_body = sent_body(http_response)
+            if call.wants_response_body:
+                call.wants_response_body = False  # the first parse is the call's own result
+                body = getattr(http_response, "_content", None)
+                if type(body) is bytes:
+                    call.response_body = body
+                    call.parsed = result
         return result
 
-    patched.__name__ = patched.__qualname__ = name
-    patcher.replace(owner, name, patched)
-
-
-def capture_request_bodies(patcher: Patcher, client_class: Any, current: ContextVar[Any]) -> None:
-    """Let each traced call keep the JSON body of the HTTP request its SDK builds.
-
-    The SDK serializes the request's arguments to send them; those bytes are the arguments as
-    they were at call time and cannot change, so recording them costs the caller's thread
-    nothing, where copying the arguments (messages, tools, ...) costs more than the rest of the
-    span.
-
-    Args:
-        patcher: The integration's patcher.
-        client_class: The SDK's base client class, whose ``_build_request(options, ...)`` returns
-            an httpx request.
-        current: The integration's context variable holding the traced call running in this
-            context.
-    """
-    _after_method(patcher, client_class, "_build_request", current, _keep_request_body)
-
-
-def capture_response_bodies(
-    patcher: Patcher, response_class: Any, current: ContextVar[Any]
-) -> None:
-    """Let a traced call that wants it keep the JSON body its response was parsed from.
-
-    The body is the result exactly as the API sent it, already in memory: recording it costs the
-    caller's thread nothing, where re-encoding the parsed model costs more than the rest of the
-    span.
-
-    Args:
-        patcher: The integration's patcher.
-        response_class: An SDK response class whose ``_parse()`` turns the HTTP body into the
-            result object.
-        current: The integration's context variable holding the traced call running in this
-            context.
-    """
-    _after_method(patcher, response_class, "_parse", current, _keep_response_body)
+    patcher.replace(response_class, "_parse", _parse)
 
 
 class _KeptEvents:

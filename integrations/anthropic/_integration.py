@@ -15,13 +15,12 @@ from tracewire._sdk_calls import (
     SdkTypes,
     async_call_wrapper,
     call_wrapper,
-    capture_request_bodies,
-    capture_response_bodies,
+    capture_bodies,
     keep_server_events,
 )
 from tracewire._streams import AsyncStreamProxy, StreamProxy
 from tracewire.anthropic._requests import REQUESTS
-from tracewire.anthropic._responses import record_message
+from tracewire.anthropic._responses import message_body_attributes, record_message
 from tracewire.anthropic._streams import MessageStreamRecorder
 
 TYPE_CHECKING = False
@@ -85,6 +84,7 @@ def _sdk_types(anthropic: ModuleType) -> SdkTypes:
         async_stream=anthropic.AsyncStream,
         raw=(anthropic.APIResponse,),
         async_raw=(anthropic.AsyncAPIResponse,),
+        error=anthropic.APIError,
     )
 
 
@@ -111,8 +111,7 @@ class AnthropicIntegration(Integration):
             grouped.setdefault(module_name, []).append((class_name, method, span_name, required))
         for module_name, targets in grouped.items():
             patcher.when_imported(module_name, partial(self._patch_module, patcher, targets))
-        patcher.when_imported("anthropic._base_client", partial(_capture_request_bodies, patcher))
-        patcher.when_imported("anthropic._response", partial(_capture_response_bodies, patcher))
+        patcher.when_imported("anthropic._response", partial(_capture_bodies, patcher))
 
     def _patch_module(self, patcher: Patcher, targets: list[Target], module: ModuleType) -> None:
         for class_name, method, span_name, required in targets:
@@ -134,15 +133,11 @@ class AnthropicIntegration(Integration):
         assert span_name is not None  # every resource method's row names its span
         if method == "stream":  # a plain method in both classes: it only builds the manager
             return partial(_remember_request, span_name)
-        make_call = partial(self._call, span_name)
+        assert self._types is not None  # set by patch() before any module is patched
+        make_call = partial(_Call, self._types, span_name)
         if class_name.startswith("Async"):
             return async_call_wrapper(_INSIDE_CALL, make_call)
         return call_wrapper(_INSIDE_CALL, make_call)
-
-    def _call(self, span_name: str, resource: Any, kwargs: Kwargs) -> _Call:
-        types = self._types
-        assert types is not None  # set by patch() before any wrapper exists
-        return _Call(types, kwargs, span_name)
 
     def _helper_call(self, manager: Any, kwargs: Kwargs) -> _HelperCall | None:
         """The call a ``messages.stream()`` manager's ``__enter__`` makes, if stream() built it."""
@@ -152,17 +147,13 @@ class AnthropicIntegration(Integration):
         types = self._types
         assert types is not None  # set by patch() before any wrapper exists
         span_name, request_kwargs = request
-        call = _HelperCall(types, request_kwargs, span_name)
+        call = _HelperCall(types, span_name, manager, request_kwargs)
         call.send = kwargs  # __enter__'s own arguments (none): the request was sent by stream()
         return call
 
 
-def _capture_request_bodies(patcher: Patcher, module: ModuleType) -> None:
-    capture_request_bodies(patcher, getattr(module, "BaseClient", None), _INSIDE_CALL)
-
-
-def _capture_response_bodies(patcher: Patcher, module: ModuleType) -> None:
-    capture_response_bodies(patcher, getattr(module, "BaseAPIResponse", None), _INSIDE_CALL)
+def _capture_bodies(patcher: Patcher, module: ModuleType) -> None:
+    capture_bodies(patcher, getattr(module, "BaseAPIResponse", None), _INSIDE_CALL)
 
 
 def _remember_request(
@@ -180,13 +171,20 @@ def _remember_request(
 
 
 class _Call(ProviderCall):
-    """One traced call of a messages resource (create or parse)."""
+    """One traced call of a messages resource (create or parse).
+
+    Args:
+        types: The SDK's result classes.
+        name: The span name.
+        resource: The resource (or stream manager) whose method was called.
+        kwargs: The call's keyword arguments.
+    """
 
     __slots__ = ("name",)
 
     rules = REQUESTS
 
-    def __init__(self, types: SdkTypes, kwargs: Kwargs, name: str) -> None:
+    def __init__(self, types: SdkTypes, name: str, resource: Any, kwargs: Kwargs) -> None:
         super().__init__(types, kwargs)
         self.name = name
         # A `create` body is the message the caller gets; `parse` adds a parsed field it lacks.
@@ -196,7 +194,10 @@ class _Call(ProviderCall):
         return self.start_span(self.name, SpanType.CHAT_MODEL)
 
     def record(self, span: LiveSpan, result: Any) -> None:
-        record_message(span, result, self.kwargs.get("model"), self.response_body)
+        record_message(span, result, self.kwargs.get("model"))
+
+    def outputs_from_body(self, body: bytes) -> dict[str, Any]:
+        return message_body_attributes(body, self.kwargs.get("model"))
 
     def body_is_read(self, raw: Any) -> bool:
         # One APIResponse class serves both raw modes; the request's header tells them apart.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from tracewire._responses import body_attributes, encoded, usage_and_model
 from tracewire.anthropic._usage import token_usage
 
@@ -23,30 +21,32 @@ def add_finish_reasons(attributes: dict[str, Any], stop_reason: Any) -> None:
         attributes[FINISH_REASONS] = [stop_reason]
 
 
-def _from_body(body: bytes, request_model: Any) -> dict[str, Any]:
-    """Outputs (the body as sent), usage, model and stop reason of a message's JSON body."""
+def message_body_attributes(body: bytes, request_model: Any) -> dict[str, Any]:
+    """Return the outputs (the body as sent), usage, model and stop reason of a message's JSON body.
+
+    Args:
+        body: The JSON body the SDK parsed a ``Message`` from.
+        request_model: The ``model`` argument of the request.
+
+    Returns:
+        The span attributes to set.
+    """
     attributes, data = body_attributes(body, request_model, token_usage)
     add_finish_reasons(attributes, data.get("stop_reason"))
     return attributes
 
 
-def record_message(
-    span: LiveSpan, message: Any, request_model: Any, body: bytes | None = None
-) -> None:
-    """Record a whole (non-streamed) message: outputs, usage, model, stop reason; not the end.
+def record_message(span: LiveSpan, message: Any, request_model: Any) -> None:
+    """Record a whole (non-streamed) message now: outputs, usage, model, stop reason; not the end.
+
+    For a message not parsed from a body the call kept (see :func:`message_body_attributes` for
+    those): the caller may change it afterwards.
 
     Args:
         span: The call's span.
         message: The SDK's ``Message`` (or ``BetaMessage``), or anything else the call returned.
         request_model: The ``model`` argument of the request.
-        body: The JSON body ``message`` was parsed from, when the SDK parsed one: recorded as the
-            outputs as it is, and the rest is read from it later, off the caller's thread (bytes
-            cannot change). Without it, ``message`` is read now: the caller may change it
-            afterwards.
     """
-    if body is not None and callable(getattr(message, "model_dump_json", None)):
-        span._record_later(partial(_from_body, body, request_model))
-        return
     counts = token_usage(getattr(message, "usage", None))
     attributes = usage_and_model(counts, getattr(message, "model", None), request_model)
     add_finish_reasons(attributes, getattr(message, "stop_reason", None))

@@ -17,12 +17,11 @@ from tracewire._sdk_calls import (
     SdkTypes,
     async_call_wrapper,
     call_wrapper,
-    capture_request_bodies,
-    capture_response_bodies,
+    capture_bodies,
 )
 from tracewire._streams import AsyncStreamProxy, StreamEnd, StreamProxy
 from tracewire.openai._requests import REQUESTS, add_usage_request
-from tracewire.openai._responses import record_response
+from tracewire.openai._responses import record_response, response_body_attributes
 from tracewire.openai._streams import (
     EventStreamRecorder,
     chat_attributes,
@@ -105,12 +104,8 @@ _BODY_PARSERS = (
 )
 
 
-def _capture_request_bodies(patcher: Patcher, module: ModuleType) -> None:
-    capture_request_bodies(patcher, getattr(module, "BaseClient", None), _INSIDE_CALL)
-
-
-def _capture_response_bodies(patcher: Patcher, class_name: str, module: ModuleType) -> None:
-    capture_response_bodies(patcher, getattr(module, class_name, None), _INSIDE_CALL)
+def _capture_bodies(patcher: Patcher, class_name: str, module: ModuleType) -> None:
+    capture_bodies(patcher, getattr(module, class_name, None), _INSIDE_CALL)
 
 
 def _patch_helpers(patcher: Patcher, paths: list[tuple[str]], module: ModuleType) -> None:
@@ -151,6 +146,7 @@ def _sdk_types(openai: ModuleType) -> SdkTypes:
         raw=(legacy.LegacyAPIResponse, response.APIResponse),
         async_raw=(response.AsyncAPIResponse,),
         read_raw=(legacy.LegacyAPIResponse,),
+        error=openai.APIError,
     )
 
 
@@ -205,11 +201,8 @@ class OpenAIIntegration(Integration):
             patcher.when_imported(
                 module_name, partial(self._patch_resources, patcher, targets, seen)
             )
-        patcher.when_imported("openai._base_client", partial(_capture_request_bodies, patcher))
         for module_name, class_name in _BODY_PARSERS:
-            patcher.when_imported(
-                module_name, partial(_capture_response_bodies, patcher, class_name)
-            )
+            patcher.when_imported(module_name, partial(_capture_bodies, patcher, class_name))
         for module_name, paths in _by_module(_HELPER_STREAMS).items():
             patcher.when_imported(module_name, partial(_patch_helpers, patcher, paths))
 
@@ -273,7 +266,10 @@ class _Call(ProviderCall):
         return span
 
     def record(self, span: LiveSpan, result: Any) -> None:
-        record_response(span, result, self.kwargs.get("model"), self.response_body)
+        record_response(span, result, self.kwargs.get("model"))
+
+    def outputs_from_body(self, body: bytes) -> dict[str, Any]:
+        return response_body_attributes(body, self.kwargs.get("model"))
 
     def recorder(self, events: list[Any] | None) -> StreamRecorder:
         kind = self.api.stream_kind

@@ -7,8 +7,6 @@ recorder's own state); outputs and usage are derived from them on the export thr
 
 from __future__ import annotations
 
-from functools import partial
-
 from tracewire._constants import SpanAttributeKey
 from tracewire._responses import body_attributes, encoded, usage_and_model
 from tracewire.openai._usage import token_usage
@@ -22,8 +20,16 @@ if TYPE_CHECKING:
 _OUTPUTS = SpanAttributeKey.OUTPUTS
 
 
-def _from_body(body: bytes, request_model: Any) -> dict[str, Any]:
-    """Outputs (the body as sent), usage and model of a response's JSON body."""
+def response_body_attributes(body: bytes, request_model: Any) -> dict[str, Any]:
+    """Return the outputs (the body as sent), usage and model of a response's JSON body.
+
+    Args:
+        body: The JSON body the SDK parsed a result from (``ChatCompletion``, ``Response``, ...).
+        request_model: The ``model`` argument of the request.
+
+    Returns:
+        The span attributes to set.
+    """
     return body_attributes(body, request_model, token_usage)[0]
 
 
@@ -43,22 +49,16 @@ def response_attributes(response: Any, request_model: Any) -> dict[str, Any]:
     return attributes
 
 
-def record_response(
-    span: LiveSpan, response: Any, request_model: Any, body: bytes | None = None
-) -> None:
-    """Record a whole (non-streamed) response: outputs, usage and model; does not end the span.
+def record_response(span: LiveSpan, response: Any, request_model: Any) -> None:
+    """Record a whole (non-streamed) response now: outputs, usage and model; not the end.
+
+    For a response not parsed from a body the call kept (see :func:`response_body_attributes`
+    for those): the caller may change it afterwards.
 
     Args:
         span: The call's span.
         response: The SDK's parsed response (``ChatCompletion``, ``Response``, ...).
         request_model: The ``model`` argument of the request.
-        body: The JSON body ``response`` was parsed from, when the SDK parsed one: recorded as
-            the outputs as it is, and usage and model are read from it later, off the caller's
-            thread (bytes cannot change). Without it, ``response`` is read now: the caller may
-            change it afterwards.
     """
-    if body is not None and callable(getattr(response, "model_dump_json", None)):
-        span._record_later(partial(_from_body, body, request_model))
-        return
     for key, value in response_attributes(response, request_model).items():
         span.set_attribute(key, value)

@@ -1,7 +1,8 @@
 """Request inputs recorded from the JSON body the SDK sent, and copied when it sent none.
 
-A toy client stands in for a Stainless SDK's: its ``_build_request`` serializes the arguments to
-JSON bytes, as theirs do, and :func:`capture_request_bodies` hooks it with a real patcher.
+A toy client stands in for a Stainless SDK's: it serializes the arguments to a JSON request body,
+as theirs do, and its response's ``_parse``, which :func:`capture_bodies` hooks with a real
+patcher, turns the HTTP response into the result.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytest
 import tracewire
 from tracewire._patching import Patcher
 from tracewire._requests import RequestRules
-from tracewire._sdk_calls import ProviderCall, SdkTypes, call_wrapper, capture_request_bodies
+from tracewire._sdk_calls import ProviderCall, SdkTypes, call_wrapper, capture_bodies
 from tracewire._streams import StreamRecorder
 from tracewire.entities import LiveSpan, SpanStatusCode, SpanType
 from tracewire.tracing.constant import SpanAttributeKey
@@ -24,28 +25,53 @@ from tracewire.tracing.constant import SpanAttributeKey
 LastTrace = Callable[[], tracewire.Trace]
 
 
-class Request:
+class HttpRequest:
     def __init__(self, content: bytes) -> None:
+        self.content = content
+
+
+class HttpResponse:
+    def __init__(self, request: HttpRequest, content: bytes) -> None:
+        self.request = request
         self._content = content
 
 
+class Response:
+    """The SDK's response: ``_parse`` turns the HTTP response into the call's result."""
+
+    def __init__(self, http_response: HttpResponse) -> None:
+        self.http_response = http_response
+
+    def _parse(self) -> str:
+        return str(json.loads(self.http_response._content)["text"])
+
+
+class ApiError(Exception):
+    """The SDK's error for a request the API refused: it keeps the request it sent."""
+
+    def __init__(self, request: HttpRequest) -> None:
+        super().__init__("429 Too Many Requests")
+        self.request = request
+
+
 class Client:
-    """Builds each request's JSON body from the call's arguments, as the SDKs' clients do."""
+    """Sends each call's arguments as a JSON body, as the SDKs' clients do."""
 
     def __init__(self) -> None:
         self.sent: list[bytes] = []
 
-    def _build_request(self, body: dict[str, Any]) -> Request:
-        return Request(json.dumps(body).encode())
-
-    def create(self, *, fail_before_sending: bool = False, **kwargs: Any) -> str:
+    def create(
+        self, *, fail_before_sending: bool = False, refused: bool = False, **kwargs: Any
+    ) -> str:
         if fail_before_sending:
             raise TypeError("missing a required argument")
         sendable = {k: v for k, v in kwargs.items() if k not in ("extra_body", "betas")}
         sendable.update(kwargs.get("extra_body") or {})
-        for attempt in range(2):  # a retry builds the request again
-            self.sent.append(self._build_request({**sendable, "attempt": attempt})._content)
-        return "answer"
+        request = HttpRequest(json.dumps(sendable).encode())
+        self.sent.append(request.content)
+        if refused:
+            raise ApiError(request)
+        return Response(HttpResponse(request, b'{"text": "answer"}'))._parse()
 
 
 def tool_named(tool: dict[str, Any]) -> dict[str, Any] | None:
@@ -59,7 +85,7 @@ RULES = RequestRules(
     chat_tool=tool_named,
     outside_body=("betas",),
 )
-TYPES = SdkTypes(stream=type(None), async_stream=type(None), raw=(), async_raw=())
+TYPES = SdkTypes(stream=type(None), async_stream=type(None), raw=(), async_raw=(), error=ApiError)
 CURRENT: ContextVar[ProviderCall | None] = ContextVar("toy_request_call", default=None)
 
 
@@ -82,7 +108,7 @@ class ToyCall(ProviderCall):
 def client() -> Iterator[Client]:
     """A client whose requests' bodies reach the traced call, and whose ``create`` is traced."""
     patcher = Patcher(lambda: True)
-    capture_request_bodies(patcher, Client, CURRENT)
+    capture_bodies(patcher, Response, CURRENT)
     patcher.wrap(Client, "create", call_wrapper(CURRENT, lambda _, kwargs: ToyCall(TYPES, kwargs)))
     yield Client()
     patcher.undo()
@@ -140,21 +166,42 @@ def test_arguments_sent_outside_the_body_are_copied_when_the_call_starts(
     assert "custom" not in inputs  # a field extra_body merged into the body is no argument
 
 
-def test_only_the_first_request_of_a_call_is_read(
+def test_the_body_read_is_the_request_the_parsed_response_answers(
     client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     captured: list[bytes | None] = []
-    original = ToyCall.record
+    original = ToyCall.returned
 
-    def record(call: ToyCall, span: LiveSpan, result: Any) -> None:
+    def returned(call: ToyCall, span: LiveSpan, result: Any) -> Any:
         captured.append(call.request_body)
-        original(call, span, result)
+        return original(call, span, result)
 
-    monkeypatch.setattr(ToyCall, "record", record)
+    monkeypatch.setattr(ToyCall, "returned", returned)
     client.create(model="m", messages=[])
 
-    assert len(client.sent) == 2
-    assert captured == [client.sent[0]]
+    assert captured == client.sent
+
+
+def test_a_call_the_api_refused_records_the_arguments_it_sent(
+    client: Client, last_trace: LastTrace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bodies: list[bytes | None] = []
+    original = ToyCall.failed
+
+    def failed(call: ToyCall, span: LiveSpan, error: BaseException) -> None:
+        original(call, span, error)
+        bodies.append(call.request_body)
+
+    monkeypatch.setattr(ToyCall, "failed", failed)
+    messages = [{"role": "user", "content": "hi"}]
+    with pytest.raises(ApiError):
+        client.create(model="m", messages=messages, refused=True)
+    messages.clear()
+
+    span = only_span(last_trace)
+    assert span.status.status_code == SpanStatusCode.ERROR
+    assert span.inputs["messages"] == [{"role": "user", "content": "hi"}]
+    assert bodies == client.sent  # read from the request the error kept
 
 
 def test_a_call_that_fails_before_sending_records_its_arguments(
@@ -183,12 +230,12 @@ def test_an_argument_missing_from_the_body_is_left_out(last_trace: LastTrace) ->
     assert only_span(last_trace).inputs == {"model": "m"}
 
 
-def test_undoing_the_patch_restores_the_original_build_request() -> None:
-    original = Client.__dict__["_build_request"]
+def test_undoing_the_patch_restores_the_original_parse() -> None:
+    original = Response.__dict__["_parse"]
     patcher = Patcher(lambda: True)
-    capture_request_bodies(patcher, Client, CURRENT)
-    assert Client.__dict__["_build_request"] is not original
+    capture_bodies(patcher, Response, CURRENT)
+    assert Response.__dict__["_parse"] is not original
 
     patcher.undo()
 
-    assert Client.__dict__["_build_request"] is original
+    assert Response.__dict__["_parse"] is original

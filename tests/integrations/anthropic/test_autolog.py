@@ -11,6 +11,7 @@ import pytest
 from anthropic.resources import messages as messages_module
 
 import tracewire
+from tracewire._span import LiveSpan
 from tracewire.anthropic import _integration
 
 MODEL = "claude-opus-4-7"
@@ -144,10 +145,25 @@ def test_call_inside_a_traced_function_nests_and_counts_usage_once(
 def test_a_tracewire_bug_never_reaches_the_caller(
     client: Any, messages: Any, plant_bug: Any, lenient_errors: Any, last_trace: Any
 ) -> None:
-    bug = plant_bug(_integration, "record_message")
+    bug = plant_bug(LiveSpan, "_record_later")
 
     message = create(client, messages)
 
     assert message.content[0].text == "Hello!"
     assert bug in lenient_errors.text
     assert last_trace().data.spans[0].end_time_ns is not None  # the span was still closed
+
+
+@pytest.mark.vcr("messages_create.yaml")
+def test_a_bug_reading_the_response_body_keeps_the_rest_of_the_span(
+    client: Any, messages: Any, plant_bug: Any, lenient_errors: Any, last_trace: Any
+) -> None:
+    bug = plant_bug(_integration, "message_body_attributes")
+
+    message = create(client, messages)
+
+    assert message.content[0].text == "Hello!"
+    span = last_trace().data.spans[0]  # the body is read on the export thread
+    assert bug in lenient_errors.text
+    assert span.inputs["messages"] == messages
+    assert span.outputs is None

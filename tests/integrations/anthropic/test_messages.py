@@ -9,6 +9,7 @@ import anthropic
 import pytest
 
 import tracewire
+from tracewire._sdk_calls import ProviderCall
 from tracewire.entities import SpanStatusCode, SpanType
 from tracewire.tracing.constant import SpanAttributeKey
 
@@ -229,6 +230,28 @@ def test_rate_limit_error_reaches_the_caller_and_marks_the_span(
 
     assert type(raised.value).__name__ == "RateLimitError"
     assert_failed_call(last_trace().data.spans[0], raised.value)
+
+
+@pytest.mark.vcr("messages_error_429.yaml")
+def test_a_refused_call_records_the_request_the_error_carries(
+    client: Any, messages: Any, last_trace: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bodies: list[bytes | None] = []
+    original = ProviderCall.failed
+
+    def failed(call: ProviderCall, span: Any, error: BaseException) -> None:
+        original(call, span, error)
+        bodies.append(call.request_body)
+
+    monkeypatch.setattr(ProviderCall, "failed", failed)
+    with pytest.raises(anthropic.RateLimitError) as raised:
+        create(client, messages=messages)
+    messages.clear()
+
+    assert bodies == [raised.value.request.content]
+    assert last_trace().data.spans[0].inputs["messages"] == [
+        {"role": "user", "content": "Say hello."}
+    ]
 
 
 @pytest.mark.vcr("messages_error_529.yaml")

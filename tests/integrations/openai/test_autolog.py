@@ -12,6 +12,7 @@ from openai.resources import embeddings
 from openai.resources.chat import completions as chat_completions
 
 import tracewire
+from tracewire._span import LiveSpan
 from tracewire.openai import _integration
 
 MATCH_BODY = ["method", "scheme", "host", "port", "path", "query", "body"]
@@ -130,10 +131,25 @@ def test_stream_usage_accepts_only_none_true_or_false(value: Any) -> None:
 def test_a_tracewire_bug_never_reaches_the_caller(
     client: Any, messages: Any, plant_bug: Any, lenient_errors: Any, last_trace: Any
 ) -> None:
-    bug = plant_bug(_integration, "record_response")
+    bug = plant_bug(LiveSpan, "_record_later")
 
     response = client.chat.completions.create(model="gpt-4o-mini", messages=messages)
 
     assert response.choices[0].message.content == "Hello!"
     assert bug in lenient_errors.text
     assert last_trace().data.spans[0].end_time_ns is not None  # the span was still closed
+
+
+@pytest.mark.vcr("chat_completion.yaml")
+def test_a_bug_reading_the_response_body_keeps_the_rest_of_the_span(
+    client: Any, messages: Any, plant_bug: Any, lenient_errors: Any, last_trace: Any
+) -> None:
+    bug = plant_bug(_integration, "response_body_attributes")
+
+    response = client.chat.completions.create(model="gpt-4o-mini", messages=messages)
+
+    assert response.choices[0].message.content == "Hello!"
+    span = last_trace().data.spans[0]  # the body is read on the export thread
+    assert bug in lenient_errors.text
+    assert span.inputs["messages"] == messages
+    assert span.outputs is None

@@ -11,6 +11,7 @@ import pydantic
 import pytest
 
 import tracewire
+from tracewire._sdk_calls import ProviderCall
 from tracewire.entities import SpanStatusCode
 from tracewire.tracing.constant import SpanAttributeKey
 
@@ -232,6 +233,27 @@ def test_rate_limit_error_reaches_the_caller_and_marks_the_span(
 
     assert type(raised.value).__name__ == "RateLimitError"
     assert_failed_call(last_trace().data.spans[0], raised.value)
+
+
+@pytest.mark.vcr("chat_error_429.yaml")
+def test_a_refused_call_records_the_request_the_error_carries(
+    client: Any, messages: Any, last_trace: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bodies: list[bytes | None] = []
+    original = ProviderCall.failed
+
+    def failed(call: ProviderCall, span: Any, error: BaseException) -> None:
+        original(call, span, error)
+        bodies.append(call.request_body)
+
+    monkeypatch.setattr(ProviderCall, "failed", failed)
+    sent = [dict(message) for message in messages]
+    with pytest.raises(openai.RateLimitError) as raised:
+        client.chat.completions.create(model="gpt-4o-mini", messages=messages)
+    messages.clear()
+
+    assert bodies == [raised.value.request.content]
+    assert last_trace().data.spans[0].inputs["messages"] == sent
 
 
 @pytest.mark.vcr("chat_error_500.yaml")

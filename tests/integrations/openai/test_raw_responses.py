@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from tracewire._sdk_calls import ProviderCall
 from tracewire.tracing.constant import SpanAttributeKey
 
 MATCH_BODY = ["method", "scheme", "host", "port", "path", "query", "body"]
@@ -25,6 +26,26 @@ def test_raw_response_is_returned_as_is_and_usage_is_recorded(
     span = last_trace().data.spans[0]
     assert span.attributes[SpanAttributeKey.CHAT_USAGE]["total_tokens"] == 21
     assert span.outputs["choices"][0]["message"]["content"] == "Hello!"
+
+
+@pytest.mark.vcr("chat_completion.yaml")
+def test_raw_response_inputs_are_read_from_the_request_it_answers(
+    client: Any, messages: Any, last_trace: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bodies: list[bytes | None] = []
+    original = ProviderCall.finish
+
+    def finish(call: ProviderCall, span: Any, result: Any) -> Any:
+        bodies.append(call.request_body)
+        return original(call, span, result)
+
+    monkeypatch.setattr(ProviderCall, "finish", finish)
+    sent = [dict(message) for message in messages]
+    raw = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=messages)
+    messages.clear()
+
+    assert bodies[0] == raw.http_response.request.content  # the SDK parsed nothing yet
+    assert last_trace().data.spans[0].inputs["messages"] == sent
 
 
 @pytest.mark.vcr("chat_stream_default_usage.yaml", match_on=MATCH_BODY)
