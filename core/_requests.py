@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from tracewire._constants import SpanAttributeKey
 from tracewire._context import ACTIVE_SPAN, begin_span
-from tracewire._json import loads, snapshot
+from tracewire._json import EncodedJson, loads, snapshot
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -243,9 +243,12 @@ class RequestRules:
         Returns:
             The span attributes: inputs, parameters and ``mlflow.chat.tools``.
         """
-        sent = loads(body)  # type: ignore[arg-type]  # json.loads reads bytes as well
+        text = body.decode("utf-8", "replace")
+        sent = loads(text)
         inputs, attributes = self._recorded(kwargs, copied, sent if isinstance(sent, dict) else {})
-        attributes[_INPUTS] = inputs
+        # Usually the body is the inputs, to the key: its text is then their JSON as it is, and
+        # a long prompt is not encoded a second time.
+        attributes[_INPUTS] = EncodedJson(text) if inputs == sent else inputs
         tools = self.chat_tools(inputs.get("tools"))
         if tools is not None:
             attributes[_CHAT_TOOLS] = tools

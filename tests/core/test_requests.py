@@ -67,7 +67,7 @@ class Client:
             raise TypeError("missing a required argument")
         sendable = {k: v for k, v in kwargs.items() if k not in ("extra_body", "betas")}
         sendable.update(kwargs.get("extra_body") or {})
-        request = HttpRequest(json.dumps(sendable).encode())
+        request = HttpRequest(json.dumps(sendable, separators=(",", ":")).encode())
         self.sent.append(request.content)
         if refused:
             raise ApiError(request)
@@ -130,6 +130,15 @@ def test_inputs_are_the_arguments_as_sent_not_as_changed_after_the_call(
     span = only_span(last_trace)
     assert span.inputs == {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
     assert span.attributes["model"] == "m"
+
+
+def test_inputs_equal_to_the_body_are_recorded_as_its_json_text(
+    client: Client, last_trace: LastTrace
+) -> None:
+    client.create(model="m", messages=[{"role": "user", "content": "hi"}])
+
+    encoded = only_span(last_trace).to_dict()["attributes"][SpanAttributeKey.INPUTS]
+    assert encoded == client.sent[0].decode()
 
 
 def test_parameters_are_the_scalar_arguments_that_are_not_content(
