@@ -118,7 +118,8 @@ def decoded_events(events: Iterable[Any]) -> list[dict[str, Any]]:
 
     Args:
         events: Server-sent events kept by ``keep_server_events`` (their ``data`` is decoded),
-            or dicts already decoded (a recorder's copies of the stream's items).
+            those data strings themselves, or dicts already decoded (a recorder's copies of the
+            stream's items).
 
     Returns:
         Each event that is a JSON object; the others (OpenAI's ``[DONE]``, an empty ``data``,
@@ -132,7 +133,7 @@ def decoded_events(events: Iterable[Any]) -> list[dict[str, Any]]:
             texts = []
             decoded.append(event)
             continue
-        text = getattr(event, "data", None)
+        text = event if type(event) is str else getattr(event, "data", None)
         if isinstance(text, str):
             text = text.strip()
             if text[:1] == "{" and text[-1:] == "}":  # only an object can decode to one

@@ -15,6 +15,7 @@ from __future__ import annotations
 from contextlib import suppress
 from functools import partial
 from itertools import filterfalse
+from operator import attrgetter
 
 from tracewire._context import ACTIVE_SPAN
 from tracewire._errors import log, report_internal_error
@@ -423,6 +424,9 @@ def capture_bodies(patcher: Patcher, response_class: Any, current: ContextVar[An
     patcher.replace(response_class, "_parse", _parse)
 
 
+_EVENT_DATA = attrgetter("data")
+
+
 class _KeptEvents:
     """An SDK's server-sent-event decoder that keeps each event it yields.
 
@@ -484,9 +488,9 @@ class KeptEventsRecorder(StreamRecorder):
     The integrations' recorders differ only in how they assemble the events into attributes.
 
     Args:
-        assemble: Builds the span attributes from the events, in order (each a kept server-sent
-            event, or a dict copied from an item), and the ``model`` argument; it runs on the
-            export thread.
+        assemble: Builds the span attributes from the events, in order (each the data string
+            of a kept server-sent event, or a dict copied from an item), and the ``model``
+            argument; it runs on the export thread.
         request_model: The ``model`` argument, used when no event names the model.
         events: The list the SDK's stream fills with each event it reads; ``None`` when it
             cannot, and the recorder then copies each item the stream yields.
@@ -507,4 +511,13 @@ class KeptEventsRecorder(StreamRecorder):
 
     def on_end(self, span: LiveSpan, end: str, error: BaseException | None) -> None:
         # What arrived until now; the list is the stream's, which may still be read from.
-        span._record_later(partial(self.assemble, tuple(self.events), self.request_model))
+        kept: tuple[Any, ...] = tuple(self.events)
+        if not self.copies_items:
+            # Only the events' data strings wait for the export thread: the event objects (each
+            # with a list of its raw lines) can go now. Kept until then, they would make the
+            # garbage collector run in the caller's thread every dozen streams.
+            try:
+                kept = tuple(map(_EVENT_DATA, kept))
+            except AttributeError:  # an event without data: a decoder of another kind
+                log().debug("tracewire: a kept stream event has no data")
+        span._record_later(partial(self.assemble, kept, self.request_model))

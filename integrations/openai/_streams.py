@@ -21,7 +21,7 @@ from tracewire.openai._usage import token_usage
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Callable, Iterable, Sequence
     from typing import Any
 
     from tracewire._sdk_calls import Assemble
@@ -107,7 +107,7 @@ class _Choice:
 
 
 def _chunk_attributes(
-    chunks: Iterator[dict[str, Any]], kind: str, request_model: Any, add: Callable[[Any], None]
+    chunks: Iterable[dict[str, Any]], kind: str, request_model: Any, add: Callable[[Any], None]
 ) -> dict[str, Any]:
     """Outputs header, usage and model of chat or completion chunks; ``add`` takes each choice."""
     outputs: dict[str, Any] = {"id": None, "object": kind, "created": None, "model": None}

@@ -21,6 +21,7 @@ from tracewire import _errors
 from tracewire._raw import AsyncRawResponseProxy, RawResponseProxy
 from tracewire._requests import RequestRules, is_given
 from tracewire._sdk_calls import (
+    KeptEventsRecorder,
     ProviderCall,
     SdkTypes,
     async_call_wrapper,
@@ -396,6 +397,29 @@ def test_a_stream_keeping_its_events_is_freed_without_the_garbage_collector() ->
         assert alive() is None
     finally:
         gc.enable()
+
+
+def test_a_recorder_keeps_only_the_events_data_once_the_stream_ends() -> None:
+    assembled: list[tuple[Any, ...]] = []
+
+    def assemble(events: tuple[Any, ...], request_model: Any) -> dict[str, Any]:
+        assembled.append(events)
+        return {}
+
+    stream = EventStream([b"one", b"two"])
+    events = keep_server_events(stream)
+    recorder = KeptEventsRecorder(assemble, request_model=None, events=events)
+    assert list(stream) == ["ONE", "TWO"]
+    assert events is not None
+    first_event = weakref.ref(events[0])
+    with tracewire.start_span("stream") as span:
+        recorder.on_end(span, "exhausted", None)
+        events.clear()
+        del stream
+
+        assert first_event() is None  # freed when the stream ended, not when it is exported
+        assert span.attributes is not None  # reading the span runs the pending derivation
+    assert assembled == [("one", "two")]
 
 
 def test_a_stream_without_a_decoder_keeps_nothing() -> None:
