@@ -46,6 +46,29 @@ def fresh_tracer() -> Iterator[MemoryDestination]:
 
 
 @pytest.fixture
+def request_bodies_after(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Return a spy: ``spy(cls, "method")`` lists each provider call's request body after that method.
+
+    For methods of ``tracewire._sdk_calls.ProviderCall`` (or a subclass), whose first argument is
+    the call.
+    """
+
+    def spy(cls: type, method: str) -> list[bytes | None]:
+        bodies: list[bytes | None] = []
+        original = getattr(cls, method)
+
+        def spied(call: Any, *args: Any) -> Any:
+            result = original(call, *args)
+            bodies.append(call.request_body)
+            return result
+
+        monkeypatch.setattr(cls, method, spied)
+        return bodies
+
+    return spy
+
+
+@pytest.fixture
 def last_trace() -> object:
     """Return a function that flushes and returns the most recently finished trace."""
 

@@ -176,32 +176,18 @@ def test_arguments_sent_outside_the_body_are_copied_when_the_call_starts(
 
 
 def test_the_body_read_is_the_request_the_parsed_response_answers(
-    client: Client, monkeypatch: pytest.MonkeyPatch
+    client: Client, request_bodies_after: Any
 ) -> None:
-    captured: list[bytes | None] = []
-    original = ToyCall.returned
-
-    def returned(call: ToyCall, span: LiveSpan, result: Any) -> Any:
-        captured.append(call.request_body)
-        return original(call, span, result)
-
-    monkeypatch.setattr(ToyCall, "returned", returned)
+    bodies = request_bodies_after(ToyCall, "returned")
     client.create(model="m", messages=[])
 
-    assert captured == client.sent
+    assert bodies == client.sent
 
 
 def test_a_call_the_api_refused_records_the_arguments_it_sent(
-    client: Client, last_trace: LastTrace, monkeypatch: pytest.MonkeyPatch
+    client: Client, last_trace: LastTrace, request_bodies_after: Any
 ) -> None:
-    bodies: list[bytes | None] = []
-    original = ToyCall.failed
-
-    def failed(call: ToyCall, span: LiveSpan, error: BaseException) -> None:
-        original(call, span, error)
-        bodies.append(call.request_body)
-
-    monkeypatch.setattr(ToyCall, "failed", failed)
+    bodies = request_bodies_after(ToyCall, "failed")
     messages = [{"role": "user", "content": "hi"}]
     with pytest.raises(ApiError):
         client.create(model="m", messages=messages, refused=True)

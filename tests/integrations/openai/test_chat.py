@@ -237,16 +237,9 @@ def test_rate_limit_error_reaches_the_caller_and_marks_the_span(
 
 @pytest.mark.vcr("chat_error_429.yaml")
 def test_a_refused_call_records_the_request_the_error_carries(
-    client: Any, messages: Any, last_trace: Any, monkeypatch: pytest.MonkeyPatch
+    client: Any, messages: Any, last_trace: Any, request_bodies_after: Any
 ) -> None:
-    bodies: list[bytes | None] = []
-    original = ProviderCall.failed
-
-    def failed(call: ProviderCall, span: Any, error: BaseException) -> None:
-        original(call, span, error)
-        bodies.append(call.request_body)
-
-    monkeypatch.setattr(ProviderCall, "failed", failed)
+    bodies = request_bodies_after(ProviderCall, "failed")
     sent = [dict(message) for message in messages]
     with pytest.raises(openai.RateLimitError) as raised:
         client.chat.completions.create(model="gpt-4o-mini", messages=messages)

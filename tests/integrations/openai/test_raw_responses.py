@@ -30,16 +30,9 @@ def test_raw_response_is_returned_as_is_and_usage_is_recorded(
 
 @pytest.mark.vcr("chat_completion.yaml")
 def test_raw_response_inputs_are_read_from_the_request_it_answers(
-    client: Any, messages: Any, last_trace: Any, monkeypatch: pytest.MonkeyPatch
+    client: Any, messages: Any, last_trace: Any, request_bodies_after: Any
 ) -> None:
-    bodies: list[bytes | None] = []
-    original = ProviderCall.finish
-
-    def finish(call: ProviderCall, span: Any, result: Any) -> Any:
-        bodies.append(call.request_body)
-        return original(call, span, result)
-
-    monkeypatch.setattr(ProviderCall, "finish", finish)
+    bodies = request_bodies_after(ProviderCall, "finish")
     sent = [dict(message) for message in messages]
     raw = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=messages)
     messages.clear()
