@@ -21,6 +21,7 @@ from operator import attrgetter
 
 from tracewire._context import ACTIVE_SPAN
 from tracewire._errors import log, report_internal_error
+from tracewire._guards import _record_failure
 from tracewire._raw import AsyncRawResponseProxy, RawResponseProxy
 from tracewire._responses import plain
 from tracewire._span import NO_OP_SPAN
@@ -247,18 +248,16 @@ class ProviderCall:
 
     def failed(self, span: LiveSpan, error: BaseException) -> None:
         """Record that the SDK call raised ``error``, and end the span. Never raises."""
-        try:
-            self.parsed = self.response_body = None
+        _record_failure(span, error, partial(self._record_failed_inputs, error))
+
+    def _record_failed_inputs(self, error: BaseException, span: LiveSpan) -> None:
+        self.parsed = self.response_body = None
+        if self.inputs_pending:
+            if self.request_body is None and isinstance(error, self.types.error):
+                self.request_body = sent_body(error)  # an APIError has the request it sent
+            self._record_inputs(span, None)
             if self.inputs_pending:
-                if self.request_body is None and isinstance(error, self.types.error):
-                    self.request_body = sent_body(error)  # an APIError has the request it sent
-                self._record_inputs(span, None)
-                if self.inputs_pending:
-                    span._record_later(self)
-            span.record_exception(error)
-            span.end()
-        except Exception:  # noqa: BLE001 - reported by policy; the host's exception still propagates
-            report_internal_error("recording a failed call")
+                span._record_later(self)
 
     def finish(self, span: LiveSpan, result: Any) -> Any:
         """Record the SDK's result, or hand the span to the proxy that will; return what the caller gets.
