@@ -81,7 +81,7 @@ def build_trace(record: InProgressTrace, spans: list[Any]) -> Trace:
                 continue
             metadata[metadata_key] = truncate(value_json, MAX_CHARS_IN_TRACE_INFO_METADATA)
             if previews[role] is None:
-                load = functools.partial(live_root.get_attribute, attribute_key)
+                load = functools.partial(_decoded_attribute, live_root, attribute_key)
                 previews[role] = preview(value_json, load, role)
         tags[_TRACE_NAME_KEY] = root._name
         request_time = root._start_time_ns // 1_000_000
@@ -109,6 +109,14 @@ def build_trace(record: InProgressTrace, spans: list[Any]) -> Trace:
         tags=tags,
     )
     return Trace(info, TraceData(finished))
+
+
+def _decoded_attribute(span: Any, key: str) -> Any:
+    """The value of a span's attribute, for reading only: the one decoded with its text if kept."""
+    try:
+        return span._attributes[key].decoded
+    except (KeyError, AttributeError):  # an immutable span's plain text, or nothing kept
+        return span.get_attribute(key)
 
 
 def _root_index(record: InProgressTrace, spans: list[Any]) -> int:

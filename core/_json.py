@@ -28,9 +28,16 @@ if _encode_str is None:  # pragma: no cover - interpreters without the accelerat
 
 
 class EncodedJson(str):
-    """A value already encoded to JSON text (a snapshot of a mutable object)."""
+    """A value already encoded to JSON text (a snapshot of a mutable object).
 
-    __slots__ = ()
+    Attributes:
+        decoded: Set when the text was decoded where it was made (a body read on the export
+            thread): the value, so that the export thread's previews need not decode it again.
+            It is shared, so it is read, never changed.
+    """
+
+    __slots__ = ("decoded",)
+    decoded: Any
 
 
 def model_json(model: Any) -> EncodedJson:

@@ -248,7 +248,11 @@ class RequestRules:
         inputs, attributes = self._recorded(kwargs, copied, sent if isinstance(sent, dict) else {})
         # Usually the body is the inputs, to the key: its text is then their JSON as it is, and
         # a long prompt is not encoded a second time.
-        attributes[_INPUTS] = EncodedJson(text) if inputs == sent else inputs
+        if inputs == sent:
+            attributes[_INPUTS] = encoded = EncodedJson(text)
+            encoded.decoded = sent
+        else:
+            attributes[_INPUTS] = inputs
         tools = self.chat_tools(inputs.get("tools"))
         if tools is not None:
             attributes[_CHAT_TOOLS] = tools

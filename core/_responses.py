@@ -102,7 +102,7 @@ def body_attributes(
         integration to read more from.
     """
     text = EncodedJson(body, "utf-8", "replace")
-    data = loads(text)
+    data = text.decoded = loads(text)
     if not isinstance(data, dict):
         data = {}
     attributes = usage_and_model(token_usage(data.get("usage")), data.get("model"), request_model)

@@ -141,6 +141,23 @@ def test_inputs_equal_to_the_body_are_recorded_as_its_json_text(
     assert encoded == client.sent[0].decode()
 
 
+def test_the_request_body_is_decoded_once_for_both_inputs_and_preview(
+    client: Client, last_trace: LastTrace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    decoded: list[Any] = []
+    json_loads = json.loads
+
+    def counting_loads(text: Any, **kwargs: Any) -> Any:
+        decoded.append(text)
+        return json_loads(text, **kwargs)
+
+    monkeypatch.setattr(json, "loads", counting_loads)
+    client.create(model="m", messages=[{"role": "user", "content": "hi"}])
+
+    assert last_trace().info.request_preview == "hi"
+    assert decoded.count(client.sent[0].decode()) == 1
+
+
 def test_parameters_are_the_scalar_arguments_that_are_not_content(
     client: Client, last_trace: LastTrace
 ) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tracewire._responses import decoded_events
+from tracewire._constants import SpanAttributeKey
+from tracewire._responses import body_attributes, decoded_events
 
 
 class Event:
@@ -42,3 +43,12 @@ def test_an_event_holding_two_objects_is_left_out() -> None:
     events = [Event('{"n": 1}'), Event('{"a": 1}, {"b": 2}')]
 
     assert decoded_events(events) == [{"n": 1}]
+
+
+def test_the_outputs_keep_the_decoded_body_for_the_previews() -> None:
+    body = b'{"model": "m", "content": [{"type": "text", "text": "hi"}], "usage": null}'
+    attributes, data = body_attributes(body, "m", lambda usage: None)
+
+    outputs = attributes[SpanAttributeKey.OUTPUTS]
+    assert outputs == body.decode()
+    assert outputs.decoded is data
