@@ -19,7 +19,7 @@ import pytest
 
 import tracewire
 from tracewire._destinations import MemoryDestination, TraceDestination
-from tracewire._export import EXPORTER, Exporter, set_destination
+from tracewire._export import _BATCH_SIZE, _GATHER_S, EXPORTER, Exporter, set_destination
 from tracewire.entities import Trace
 
 
@@ -76,10 +76,22 @@ def _exported_soon(trace_id: str, within_s: float) -> bool:
 def test_traces_reach_the_destination_without_flush_during_and_after_a_burst() -> None:
     """The thread polls while traces keep coming and is woken again once it went idle."""
     burst = [_one_trace() for _ in range(20)]
-    assert _exported_soon(burst[-1], within_s=0.5)  # well below the 1 s safety-net timeout
-    time.sleep(0.1)  # long enough for the thread to find nothing and go idle
+    assert _exported_soon(burst[-1], within_s=_GATHER_S + 0.5)
+    time.sleep(2 * _GATHER_S + 0.1)  # long enough for the thread to find nothing and go idle
     later = _one_trace()
-    assert _exported_soon(later, within_s=0.5)
+    assert _exported_soon(later, within_s=_GATHER_S + 0.5)
+
+
+def test_a_full_batch_is_exported_without_waiting_out_the_gathering(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A burst that fills a batch is exported at once, not when the gathering interval ends."""
+    monkeypatch.setattr("tracewire._export._GATHER_S", 60.0)
+    _one_trace()  # the thread wakes up and starts gathering, for a minute
+    burst = [_one_trace() for _ in range(_BATCH_SIZE - 1)]
+    assert _exported_soon(burst[-1], within_s=5)
+    monkeypatch.undo()
+    tracewire.flush()  # cuts the minute short, so that the thread gathers for _GATHER_S again
 
 
 def test_full_queue_drops_counts_and_warns_once(
