@@ -66,5 +66,7 @@ def begin_span(
             start_time_ns,
             attributes,
         )
+        if trace.closed:  # started after its trace finished: not exported
+            return span
     trace.spans.append(span)
     return span

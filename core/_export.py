@@ -27,12 +27,19 @@ from tracewire._span import LiveSpan
 from tracewire._status import TraceState
 from tracewire._token_usage import aggregate_token_usage
 from tracewire._trace import Trace, TraceData, TraceInfo
-from tracewire._trace_manager import InProgressTrace, evict_all_in_progress, set_sink
+from tracewire._trace_manager import (
+    InProgressTrace,
+    drop,
+    evict_all_in_progress,
+    set_sink,
+    take_spans,
+)
 from tracewire._tracking import DeferredDestination
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import threading
+    from collections.abc import Sequence
     from typing import Any
 
 _BATCH_SIZE = 256
@@ -56,7 +63,7 @@ _ROOT_IO = (
 )
 
 
-def build_trace(record: InProgressTrace, spans: list[Any]) -> Trace:
+def build_trace(record: InProgressTrace, spans: Sequence[Any]) -> Trace:
     """Build the finished trace from its bookkeeping record and its ended spans.
 
     Token totals and previews are read from the live spans' values (no JSON decoding); each attribute
@@ -124,7 +131,7 @@ def _decoded_attribute(span: Any, key: str) -> Any:
         return span.get_attribute(key)
 
 
-def _root_index(record: InProgressTrace, spans: list[Any]) -> int:
+def _root_index(record: InProgressTrace, spans: Sequence[Any]) -> int:
     """Position of the root span: first, unless an evicted trace lost it."""
     root = record.root
     if root is None or not spans or spans[0].span_id == root._span_id:
@@ -163,9 +170,10 @@ class Exporter:
         self._busy = False  # the export thread is polling: producers need not wake it
         self._sending = 0  # traces of the batch the destination is exporting now
 
-    def submit(self, record: InProgressTrace, spans: list[Any]) -> None:
+    def submit(self, record: InProgressTrace) -> None:
         """Queue a finished trace for export. Never blocks; drops and counts when the queue is full."""
         if len(self._queue) >= self.max_queue_size:
+            drop(record)
             self.dropped += 1
             warn_once(
                 "export-queue-full",
@@ -175,7 +183,7 @@ class Exporter:
             )
             return
         queue = self._queue
-        queue.append((record, spans))
+        queue.append(record)
         # Waking the export thread costs the caller a futex call and a GIL hand-off, so it is woken
         # only when work appears while it idles, or when a full batch is waiting. While traces keep
         # coming it is busy polling on its own and needs no wake-up.
@@ -263,14 +271,13 @@ class Exporter:
                 item = self._queue.popleft()
             except IndexError:
                 break
-            if type(item) is not tuple:  # a flush marker (threading.Event)
+            if not isinstance(item, InProgressTrace):  # a flush marker (threading.Event)
                 self._export(batch)
                 batch = []
                 item.set()
                 continue
-            record, spans = item
             try:
-                batch.append(build_trace(record, spans))
+                batch.append(build_trace(item, take_spans(item)))
             except Exception as error:  # noqa: BLE001 - never kill the export thread
                 self._internal_error(error, "building a finished trace")
             if len(batch) >= _BATCH_SIZE:
@@ -316,7 +323,9 @@ class Exporter:
             evict_all_in_progress()
             if not self.flush(timeout):
                 # The export thread is a daemon: what it holds or has queued dies with it.
-                lost = self._sending + sum(type(item) is tuple for item in list(self._queue))
+                lost = self._sending + sum(
+                    isinstance(item, InProgressTrace) for item in list(self._queue)
+                )
                 self.dropped += lost
                 log().warning(
                     "tracewire: %d traces were not exported within %.1fs of exit and are lost",

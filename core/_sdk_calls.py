@@ -521,4 +521,18 @@ class KeptEventsRecorder(StreamRecorder):
                 kept = tuple(map(_EVENT_DATA, kept))
             except AttributeError:  # an event without data: a decoder of another kind
                 log().debug("tracewire: a kept stream event has no data")
-        span._record_later(partial(self.assemble, kept, self.request_model))
+        span._record_later(_KeptStream(self.assemble, kept, self.request_model))
+
+
+class _KeptStream:
+    """A stream's pending derivation: its kept events, assembled into attributes when read."""
+
+    __slots__ = ("assemble", "events", "request_model")
+
+    def __init__(self, assemble: Assemble, events: tuple[Any, ...], request_model: Any) -> None:
+        self.assemble = assemble
+        self.events = events
+        self.request_model = request_model
+
+    def __call__(self) -> dict[str, Any]:
+        return self.assemble(self.events, self.request_model)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import binascii
 import time
-from functools import partial
 
 from tracewire._config import SETTINGS
 from tracewire._constants import NO_OP_SPAN_TRACE_ID, TRACE_REQUEST_ID_PREFIX, SpanAttributeKey
@@ -20,7 +19,7 @@ from tracewire._status import SpanStatus, SpanStatusCode
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Mapping, Sequence
     from typing import Any
 
     from tracewire._trace_manager import InProgressTrace
@@ -66,17 +65,6 @@ def _trace_hex(trace_id: str) -> str:
     return trace_id.removeprefix(TRACE_REQUEST_ID_PREFIX)
 
 
-def _derive_both(first: Derivation, second: Derivation) -> dict[str, Any]:
-    """Run two pending derivations; one that fails is reported and the other's values are kept."""
-    values: dict[str, Any] = {}
-    for derive in (first, second):
-        try:
-            values.update(derive())
-        except Exception:  # noqa: BLE001 - reported by policy; the rest of the span is kept
-            report_internal_error("recording a call's result")
-    return values
-
-
 def _event_attribute(value: Any) -> Any:
     """Coerce an event attribute to a value OpenTelemetry accepts (a primitive or a list of them)."""
     if isinstance(value, _PRIMITIVES):
@@ -117,7 +105,7 @@ class Span:
         end_time_ns: int | None,
         status: SpanStatus,
         attributes: dict[str, str],
-        events: list[SpanEvent],
+        events: Sequence[SpanEvent],
     ) -> None:
         self._trace_id = trace_id
         self._span_id = span_id
@@ -335,8 +323,11 @@ class LiveSpan(Span):
         self._end_time_ns = None
         self._status = _UNSET_STATUS
         self._attributes = attributes
-        self._events = []
-        self._later: Derivation | None = None
+        self._events: Sequence[
+            SpanEvent
+        ] = ()  # a list once an event is added: most spans have none
+        # One pending derivation, or a tuple of them in the order they were given.
+        self._later: Derivation | tuple[Derivation, ...] | None = None
 
     def _record_later(self, derive: Derivation) -> None:
         """Have attributes computed by ``derive()`` when first read, at the latest on export.
@@ -355,22 +346,29 @@ class LiveSpan(Span):
                 error, and the span keeps everything else.
         """
         pending = self._later
-        self._later = derive if pending is None else partial(_derive_both, pending, derive)
+        if pending is None:
+            self._later = derive
+        elif isinstance(pending, tuple):
+            self._later = (*pending, derive)
+        else:
+            self._later = (pending, derive)
 
     def _resolve(self) -> None:
         """Run the pending ``_record_later`` derivations, if any (on whichever thread reads first)."""
-        derive = self._later
-        if derive is None:
+        pending = self._later
+        if pending is None:
             return
         self._later = None  # a second reader racing this one derives the same values again
-        try:
-            values = derive()
-        except Exception:  # noqa: BLE001 - reported by policy; the rest of the span is kept
-            report_internal_error("recording a call's result")
-            return
-        # Derived values are new objects, decoded from bytes or built from the integration's own
-        # state: nothing else holds them, so unlike values handed in by user code they need no copy.
-        self._attributes.update(values)
+        for derive in pending if isinstance(pending, tuple) else (pending,):
+            try:
+                values = derive()
+            except Exception:  # noqa: BLE001 - reported by policy; the rest of the span is kept
+                report_internal_error("recording a call's result")
+                continue
+            # Derived values are new objects, decoded from bytes or built from the integration's
+            # own state: nothing else holds them, so unlike values handed in by user code they
+            # need no copy.
+            self._attributes.update(values)
 
     @property
     def attributes(self) -> dict[str, Any]:
@@ -466,7 +464,7 @@ class LiveSpan(Span):
         if not isinstance(event, SpanEvent):
             raise TypeError(f"add_event() takes a SpanEvent, got {type(event).__name__}")
         if not self._frozen("add_event"):
-            self._events.append(event)
+            self._events = [*self._events, event]
 
     def record_exception(self, exception: BaseException | str) -> None:
         """Record an ``exception`` event and set the status to ERROR.
@@ -478,7 +476,7 @@ class LiveSpan(Span):
             return
         if not isinstance(exception, BaseException):
             exception = Exception(str(exception))  # MLflow records a bare message this way too
-        self._events.append(SpanEvent.from_exception(exception))
+        self._events = [*self._events, SpanEvent.from_exception(exception)]
         self._status = SpanStatus(SpanStatusCode.ERROR, f"{type(exception).__name__}: {exception}")
 
     def end(

@@ -16,8 +16,7 @@ from tracewire._status import SpanStatus, SpanStatusCode, TraceState
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
-    from typing import Any
+    from collections.abc import Callable, Sequence
 
     from tracewire._span import LiveSpan, Span
 
@@ -54,6 +53,7 @@ class InProgressTrace:
         self.trace_id = trace_id
         self.started_ns = started_ns
         self.root: LiveSpan | None = None
+        # Spans started in the trace; once it is finished, the ones the export thread builds.
         self.spans: list[LiveSpan] = []
         self.closed = False
         _in_progress[trace_id] = self
@@ -83,34 +83,45 @@ class InProgressTrace:
             return
         if span is self.root:
             global _last_trace_id
-            self.closed = True
+            self.closed = True  # children started from now on are late: not added, not exported
             _in_progress.pop(self.trace_id, None)
             _last_trace_id = _last_in_thread.trace_id = self.trace_id
-            spans = self.spans
-            # Spans point at their trace. Dropping the trace's references back to them breaks
-            # that cycle, so reference counting frees the finished trace as soon as it is
-            # exported; a cycle per call would make the garbage collector run in the caller's
-            # thread. Children started from now on are late: they land in the new list and are
-            # not exported.
-            self.spans = []
             self.root = None
-            if len(spans) != 1:
-                spans = [s for s in spans if s._end_time_ns is not None]
-            _sink(self, spans)
+            if len(self.spans) != 1:
+                self.spans = [s for s in self.spans if s._end_time_ns is not None]
+            _sink(self)
 
 
 _in_progress: dict[str, InProgressTrace] = {}
 
 
-def _no_sink(trace: InProgressTrace, spans: list[Any]) -> None:
-    del trace, spans
+def take_spans(trace: InProgressTrace) -> Sequence[LiveSpan | Span]:
+    """Return a finished trace's spans, and drop the trace's references to them.
+
+    Spans point at their trace, so a finished trace and its spans form a reference cycle until
+    then. Every finished trace passes through here (or is dropped by :func:`drop`), so reference
+    counting frees it: a cycle per call would make the garbage collector run in the caller's
+    thread.
+    """
+    spans = trace.spans
+    trace.spans = []
+    return spans
 
 
-_sink: Callable[[InProgressTrace, list[Any]], None] = _no_sink
+def drop(trace: InProgressTrace) -> None:
+    """Let a finished trace that will not be exported be freed (see :func:`take_spans`)."""
+    trace.spans = []
 
 
-def set_sink(sink: Callable[[InProgressTrace, list[Any]], None]) -> None:
-    """Set the function that receives each finished trace (the exporter's ``submit``)."""
+_sink: Callable[[InProgressTrace], None] = drop
+
+
+def set_sink(sink: Callable[[InProgressTrace], None]) -> None:
+    """Set the function that receives each finished trace (the exporter's ``submit``).
+
+    It receives the trace with its ended spans, and must pass it to :func:`take_spans` or
+    :func:`drop`.
+    """
     global _sink
     _sink = sink
 
@@ -162,7 +173,8 @@ def _evict(trace: InProgressTrace, why: str) -> None:
         trace.root.name if trace.root is not None else "?",
         why,
     )
-    _sink(trace, finished)
+    trace.spans = finished  # type: ignore[assignment]  # immutable copies of the open ones
+    _sink(trace)
 
 
 def evict_all_in_progress() -> None:

@@ -289,3 +289,26 @@ def test_an_exported_trace_is_freed_without_the_garbage_collector() -> None:
         assert record() is None
     finally:
         gc.enable()
+
+
+def test_a_trace_dropped_from_a_full_queue_is_freed_without_the_garbage_collector(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    gated = _GatedDestination()
+    set_destination(gated)
+    monkeypatch.setattr(EXPORTER, "max_queue_size", 1)
+    _one_trace()
+    assert gated.entered.wait(5)  # the export thread is stuck in export(): the queue fills up
+    _one_trace()
+    gc.collect()
+    gc.disable()
+    try:
+        with tracewire.start_span("dropped") as dropped:
+            pass
+        record = weakref.ref(dropped._trace)
+        del dropped
+        assert record() is None
+    finally:
+        gc.enable()
+        gated.release.set()
+    assert tracewire.flush(timeout=10)

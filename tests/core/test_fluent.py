@@ -77,6 +77,18 @@ def test_span_ending_after_its_root_is_reported_not_exported(
     assert "after its trace" in caplog.text
 
 
+def test_span_started_after_its_root_ended_is_not_exported(
+    caplog: pytest.LogCaptureFixture, last_trace: LastTrace
+) -> None:
+    root = tracewire.start_span_no_context("root")
+    root.end()
+    with caplog.at_level(logging.DEBUG, logger="tracewire"):  # warned once per process
+        late = tracewire.start_span_no_context("late", parent_span=root)
+        late.end()
+    assert [s.name for s in last_trace().data.spans] == ["root"]
+    assert "after its trace" in caplog.text
+
+
 def test_update_current_trace_sets_tags_metadata_and_ids(last_trace: LastTrace) -> None:
     """Tags, metadata, client request id, previews, session and user reach the trace info."""
     with tracewire.start_span("s"):

@@ -294,6 +294,16 @@ def test_two_derivations_both_run_in_order(last_trace: LastTrace) -> None:
     assert recorded.get_attribute("model") == "answering"
 
 
+def test_three_derivations_all_run_in_order(last_trace: LastTrace) -> None:
+    span = _start_root()
+    for number in range(3):
+        span._record_later(lambda number=number: {f"k{number}": number, "last": number})
+    span.end()
+
+    recorded = last_trace().data.spans[0]
+    assert [recorded.get_attribute(key) for key in ("k0", "k1", "k2", "last")] == [0, 1, 2, 2]
+
+
 def test_one_failing_derivation_keeps_the_other(
     monkeypatch: pytest.MonkeyPatch, last_trace: LastTrace, caplog: pytest.LogCaptureFixture
 ) -> None:
