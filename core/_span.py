@@ -323,9 +323,8 @@ class LiveSpan(Span):
         self._end_time_ns = None
         self._status = _UNSET_STATUS
         self._attributes = attributes
-        self._events: Sequence[
-            SpanEvent
-        ] = ()  # a list once an event is added: most spans have none
+        # Most spans have no event: the list is made with the first one.
+        self._events: Sequence[SpanEvent] = ()
         # One pending derivation, or a tuple of them in the order they were given.
         self._later: Derivation | tuple[Derivation, ...] | None = None
 
