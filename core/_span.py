@@ -322,7 +322,8 @@ class LiveSpan(Span):
         self._start_time_ns = start_time_ns
         self._end_time_ns = None
         self._status = _UNSET_STATUS
-        self._attributes = attributes
+        # Unlike a finished span's JSON texts, the values as recorded (snapshots, derived values).
+        self._attributes: dict[str, Any] = attributes
         # Most spans have no event: the list is made with the first one.
         self._events: Sequence[SpanEvent] = ()
         # One pending derivation, or a tuple of them in the order they were given.
