@@ -511,16 +511,18 @@ class KeptEventsRecorder(StreamRecorder):
         return True
 
     def on_end(self, span: LiveSpan, end: str, error: BaseException | None) -> None:
-        # What arrived until now; the list is the stream's, which may still be read from.
-        kept: tuple[Any, ...] = tuple(self.events)
-        if not self.copies_items:
+        # What arrived until now, copied: the list is the stream's, which may still be read from.
+        if self.copies_items:
+            kept: tuple[Any, ...] = tuple(self.events)
+        else:
             # Only the events' data strings wait for the export thread: the event objects (each
             # with a list of its raw lines) can go now. Kept until then, they would make the
             # garbage collector run in the caller's thread every dozen streams.
             try:
-                kept = tuple(map(_EVENT_DATA, kept))
+                kept = tuple(map(_EVENT_DATA, self.events))
             except AttributeError:  # an event without data: a decoder of another kind
                 log().debug("tracewire: a kept stream event has no data")
+                kept = tuple(self.events)
         span._record_later(_KeptStream(self.assemble, kept, self.request_model))
 
 
