@@ -29,7 +29,7 @@ from tracewire._streams import AsyncStreamProxy, StreamProxy, StreamRecorder
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Iterator
+    from collections.abc import AsyncIterator, Callable, Iterator, Sequence
     from contextvars import ContextVar
     from typing import Any
 
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from tracewire._span import LiveSpan, NoOpSpan
 
     Kwargs = dict[str, Any]
-    Assemble = Callable[[tuple[Any, ...], Any], dict[str, Any]]
+    Assemble = Callable[[Sequence[Any], Any], dict[str, Any]]
     Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], Kwargs], Any]
     CallFactory = Callable[[Any, Kwargs], "ProviderCall | None"]
 
@@ -491,28 +491,40 @@ class KeptEventsRecorder(StreamRecorder):
     Args:
         assemble: Builds the span attributes from the events, in order (each the data string
             of a kept server-sent event, or a dict copied from an item), and the ``model``
-            argument; it runs on the export thread.
+            argument; it runs on the export thread. ``None`` keeps the class's own
+            :attr:`assemble` (a subclass for one kind of stream sets it).
         request_model: The ``model`` argument, used when no event names the model.
         events: The list the SDK's stream fills with each event it reads; ``None`` when it
             cannot, and the recorder then copies each item the stream yields.
     """
 
-    def __init__(self, assemble: Assemble, *, request_model: Any, events: list[Any] | None) -> None:
-        self.assemble = assemble
+    assemble: Assemble
+
+    def __init__(
+        self,
+        assemble: Assemble | None = None,
+        *,
+        request_model: Any,
+        events: list[Any] | None = None,
+    ) -> None:
+        if assemble is not None:
+            self.assemble = assemble
         self.request_model = request_model
         self.copies_items = events is None
         self.wants_items = self.copies_items
-        self.events: list[Any] = [] if events is None else events
+        #: The stream's events: the list being filled, then (from :meth:`on_end`) what was kept.
+        self.events: list[Any] | tuple[Any, ...] = [] if events is None else events
 
     def on_item(self, item: Any) -> bool:
         if self.copies_items:
             # Only for a stream that keeps no events: the caller may change the SDK's models.
-            self.events.append(plain(item))
+            self.events.append(plain(item))  # type: ignore[union-attr]  # a list until on_end
         return True
 
     def on_end(self, span: LiveSpan, end: str, error: BaseException | None) -> None:
         # What arrived until now, copied: the list is the stream's, which may still be read from.
         if self.copies_items:
+            self.copies_items = False  # items read after the end are not part of the span
             kept: tuple[Any, ...] = tuple(self.events)
         else:
             # Only the events' data strings wait for the export thread: the event objects (each
@@ -523,18 +535,11 @@ class KeptEventsRecorder(StreamRecorder):
             except AttributeError:  # an event without data: a decoder of another kind
                 log().debug("tracewire: a kept stream event has no data")
                 kept = tuple(self.events)
-        span._record_later(_KeptStream(self.assemble, kept, self.request_model))
-
-
-class _KeptStream:
-    """A stream's pending derivation: its kept events, assembled into attributes when read."""
-
-    __slots__ = ("assemble", "events", "request_model")
-
-    def __init__(self, assemble: Assemble, events: tuple[Any, ...], request_model: Any) -> None:
-        self.assemble = assemble
-        self.events = events
-        self.request_model = request_model
+        self.events = kept
+        # The recorder itself is the span's pending derivation: it holds nothing else the
+        # caller's thread could still change.
+        span._record_later(self)
 
     def __call__(self) -> dict[str, Any]:
+        """Assemble the kept events into the span's attributes (on the export thread)."""
         return self.assemble(self.events, self.request_model)

@@ -195,8 +195,8 @@ def _passed_on(iterator: Iterator[Any], state: _StreamState) -> Generator[Any, N
                 state.first_item_ns = _time_ns()
                 yield item
                 break
-            for item in iterator:
-                yield item
+            # Delegated: the interpreter passes each further item on without running a loop here.
+            yield from iterator
         except GeneratorExit:
             raise  # dropped or closed by the caller: the finally below
         except BaseException as error:

@@ -141,5 +141,4 @@ class MessageStreamRecorder(KeptEventsRecorder):
             each event the stream yields.
     """
 
-    def __init__(self, *, request_model: Any, events: list[Any] | None = None) -> None:
-        super().__init__(message_attributes, request_model=request_model, events=events)
+    assemble = staticmethod(message_attributes)

@@ -422,5 +422,21 @@ def test_a_recorder_keeps_only_the_events_data_once_the_stream_ends() -> None:
     assert assembled == [("one", "two")]
 
 
+def test_a_recorder_copying_items_ignores_items_read_after_the_stream_ended() -> None:
+    assembled: list[tuple[Any, ...]] = []
+
+    def assemble(events: tuple[Any, ...], request_model: Any) -> dict[str, Any]:
+        assembled.append(events)
+        return {}
+
+    recorder = KeptEventsRecorder(assemble, request_model=None, events=None)
+    recorder.on_item("before")
+    with tracewire.start_span("stream") as span:
+        recorder.on_end(span, "closed", None)
+        assert recorder.on_item("after") is True  # still passed on to the caller
+        assert span.attributes is not None
+    assert assembled == [("before",)]
+
+
 def test_a_stream_without_a_decoder_keeps_nothing() -> None:
     assert keep_server_events(Stream(["a"])) is None
