@@ -294,7 +294,13 @@ def _prepare(
         call = make_call(instance, kwargs)
         if call is None:
             return None, None
-        return call, call.start()
+        span = call.start()
+        if span is NO_OP_SPAN:
+            # Not recorded (sampled out): the method gets its arguments as the caller passed
+            # them. What the call added for its span (an OpenAI stream's usage request) would
+            # reach the caller unhidden.
+            call.send = kwargs
+        return call, span
     except Exception:  # noqa: BLE001 - reported by policy; the host call runs untraced
         report_internal_error("preparing a traced SDK call")
         return None, None

@@ -8,6 +8,7 @@ import anthropic
 import pytest
 
 import tracewire
+from tracewire._config import SETTINGS
 from tracewire.entities import SpanStatusCode, SpanType
 from tracewire.tracing.constant import SpanAttributeKey
 
@@ -35,6 +36,21 @@ def test_text_stream_is_traced_with_usage_and_the_final_message(
     assert span.attributes[SpanAttributeKey.CHAT_USAGE] == hello_usage
     assert span.outputs["content"] == [{"type": "text", "text": "Hello there!"}]
     assert span.attributes["tracewire.stream.end"] == "exhausted"
+
+
+@pytest.mark.vcr("messages_stream.yaml")
+def test_a_sampled_out_helper_stream_reads_as_without_tracing(
+    client: Any, messages: Any, fresh_tracer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRACEWIRE_TRACE_SAMPLING_RATIO", "0")
+    SETTINGS.reload_environment()
+
+    with helper(client, messages) as stream:
+        text = "".join(stream.text_stream)
+
+    assert text == "Hello there!"
+    tracewire.flush()
+    assert fresh_tracer.list_traces() == []
 
 
 @pytest.mark.vcr("messages_stream.yaml")

@@ -12,6 +12,7 @@ from openai.resources import embeddings
 from openai.resources.chat import completions as chat_completions
 
 import tracewire
+from tracewire._config import SETTINGS
 from tracewire._span import LiveSpan
 from tracewire.openai import _integration
 
@@ -117,6 +118,24 @@ def test_log_traces_false_records_nothing_and_leaves_requests_alone(
     )
 
     assert len(chunks) == 5
+    tracewire.flush()
+    assert fresh_tracer.list_traces() == []
+
+
+@pytest.mark.vcr("chat_stream_without_usage.yaml", match_on=MATCH_BODY)
+def test_a_sampled_out_stream_is_sent_and_returned_as_the_caller_made_it(
+    messages: Any, fresh_tracer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRACEWIRE_TRACE_SAMPLING_RATIO", "0")
+    SETTINGS.reload_environment()
+    tracewire.openai.autolog()
+    client = openai.OpenAI(api_key="sk-test", max_retries=0)
+
+    chunks = list(
+        client.chat.completions.create(model="gpt-4o-mini", messages=messages, stream=True)
+    )
+
+    assert len(chunks) == 5  # no usage request added, so no usage-only chunk to hide
     tracewire.flush()
     assert fresh_tracer.list_traces() == []
 
