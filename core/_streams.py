@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
+from itertools import islice
 
 import wrapt
 
@@ -196,7 +197,9 @@ def _passed_on(iterator: Iterator[Any], state: _StreamState) -> Generator[Any, N
                 yield item
                 break
             # Delegated: the interpreter passes each further item on without running a loop here.
-            yield from iterator
+            # Through islice, which has no close(): a dropped proxy leaves the caller's iterator
+            # as a for loop would, unclosed (yield from would close it).
+            yield from islice(iterator, None)
         except GeneratorExit:
             raise  # dropped or closed by the caller: the finally below
         except BaseException as error:

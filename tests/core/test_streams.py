@@ -382,6 +382,42 @@ def test_dropped_half_read_stream_ends_without_the_garbage_collector(
     assert only_span(last_trace).outputs == [1]
 
 
+class SelfIterating:
+    """An iterator that is its own iterable and has a close() of its own (no generator)."""
+
+    def __init__(self, recorder: TappedRecorder) -> None:
+        self._numbers = iter(range(1, 4))
+        self._recorder = recorder
+        self.closed = False
+
+    def __iter__(self) -> SelfIterating:
+        return self
+
+    def __next__(self) -> int:
+        number = next(self._numbers)
+        self._recorder.items.append(number)
+        return number
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_dropped_half_read_stream_is_not_closed_behind_the_callers_back(
+    last_trace: LastTrace,
+) -> None:
+    """As with a plain for loop, tracewire never calls close() on an iterator nobody closed."""
+    recorder = TappedRecorder()
+    stream = SelfIterating(recorder)
+    proxy, _ = make_proxy(stream, recorder)
+    assert [next(proxy), next(proxy)] == [1, 2]
+    del proxy
+    gc.collect()
+
+    assert recorder.ends == [("garbage_collected", None)]
+    assert stream.closed is False
+    assert next(stream) == 3  # still the caller's to read on
+
+
 def test_iterator_kept_after_the_stream_is_dropped_still_records_everything(
     last_trace: LastTrace, make_stream: MakeStream
 ) -> None:
