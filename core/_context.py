@@ -10,7 +10,7 @@ import time
 from contextvars import ContextVar
 
 from tracewire._config import SETTINGS
-from tracewire._ids import new_root_ids, new_span_id, sample
+from tracewire._ids import getrandbits, new_span_id, sample
 from tracewire._span import NO_OP_SPAN, LiveSpan, NoOpSpan
 from tracewire._trace_manager import InProgressTrace
 
@@ -52,7 +52,9 @@ def begin_span(
         ratio = SETTINGS.sampling_ratio
         if ratio < 1.0 and sample() >= ratio:
             return NO_OP_SPAN
-        trace_id, span_id = new_root_ids()
+        # What _ids.new_root_ids does, inline: a function call less on every traced call.
+        digits = getrandbits(192).to_bytes(24, "little").hex()
+        trace_id, span_id = "tr-" + digits[:32], digits[32:]
         trace = InProgressTrace(trace_id, start_time_ns)
         span = LiveSpan(trace, span_id, None, name, start_time_ns, attributes)
         trace.root = span

@@ -15,7 +15,7 @@ def _reseed_after_fork() -> None:
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_reseed_after_fork)
 
-_getrandbits = _rng.getrandbits  # randbytes() is a Python wrapper around this C method
+getrandbits = _rng.getrandbits  # randbytes() is a Python wrapper around this C method
 sample = _rng.random
 
 # An all-zero id is invalid in OpenTelemetry; at 2**-64 per span it is not worth a branch per call.
@@ -23,10 +23,10 @@ sample = _rng.random
 
 def new_root_ids() -> tuple[str, str]:
     """Return a new trace id and its root span id, from one call to the generator."""
-    digits = _getrandbits(192).to_bytes(24, "little").hex()
+    digits = getrandbits(192).to_bytes(24, "little").hex()
     return "tr-" + digits[:32], digits[32:]
 
 
 def new_span_id() -> str:
     """Return a span id: 16 hex digits (a 64-bit OpenTelemetry span id)."""
-    return _getrandbits(64).to_bytes(8, "little").hex()
+    return getrandbits(64).to_bytes(8, "little").hex()

@@ -10,7 +10,6 @@ secret, which arguments are content rather than parameters, the tools' shape) is
 from __future__ import annotations
 
 from tracewire._constants import SpanAttributeKey
-from tracewire._context import ACTIVE_SPAN, begin_span
 from tracewire._json import EncodedJson, loads, snapshot
 
 TYPE_CHECKING = False
@@ -18,7 +17,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
     from typing import Any
 
-    from tracewire._span import LiveSpan, NoOpSpan
+    from tracewire._span import LiveSpan
 
     ToolConverter = Callable[[dict[str, Any]], "dict[str, Any] | None"]
 
@@ -29,9 +28,6 @@ _SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
 # Arguments the SDKs never send as a top-level field of the JSON body: the header, query and
 # timeout options, and extra_body, whose fields are merged into the body's own.
 _OUTSIDE_BODY = ("extra_headers", "extra_query", "extra_body", "timeout")
-_SPAN_TYPE = SpanAttributeKey.SPAN_TYPE
-_PROVIDER = SpanAttributeKey.MODEL_PROVIDER
-_MESSAGE_FORMAT = SpanAttributeKey.MESSAGE_FORMAT
 _CHAT_TOOLS = SpanAttributeKey.CHAT_TOOLS
 _INPUTS = SpanAttributeKey.INPUTS
 
@@ -66,7 +62,7 @@ class RequestRules:
 
     A request's structured arguments (messages, tools, ...) are recorded from the JSON body the
     SDK serialized to send them: those bytes cannot change, so the caller's thread copies nothing
-    and the export thread decodes them (:meth:`start_span`, :meth:`from_body`).
+    and the export thread decodes them (:meth:`from_body`).
 
     Args:
         provider: The ``mlflow.llm.provider`` and ``mlflow.message.format`` value.
@@ -142,35 +138,27 @@ class RequestRules:
                     converted.append(function)
         return converted or None
 
-    def start_span(
-        self, name: str, span_type: str, kwargs: dict[str, Any]
-    ) -> tuple[LiveSpan | NoOpSpan, dict[str, Any] | None]:
-        """Start a call's span (not made current); its inputs are recorded by :meth:`from_body`.
+    def copied_at_start(self, kwargs: dict[str, Any]) -> dict[str, Any] | None:
+        """Copy the arguments sent outside the request body (``extra_headers``, ``timeout``, ...).
 
-        Only the arguments sent outside the request body (``extra_headers``, ``timeout``, ...)
-        are copied now. The others are either scalars, which cannot change, or sent in the body,
-        from which they are recorded.
+        Called as the call starts; its other arguments are not copied. They are either scalars,
+        which cannot change, or sent in the body, from which they are recorded
+        (:meth:`from_body`).
 
         Args:
-            name: The span name, e.g. ``"openai.chat.completions.create"``.
-            span_type: A :class:`~tracewire.SpanType` value.
             kwargs: The keyword arguments of the SDK call.
 
         Returns:
-            The started span (a ``NoOpSpan`` when nothing is recorded), and the arguments copied
-            now, for :meth:`from_body` or :meth:`record_inputs` (``None`` when there are none).
+            The copies, for :meth:`from_body` or :meth:`record_inputs` (a secret-only header set
+            is marked as left out); empty when the call has no such argument.
         """
-        provider = self.provider
-        attributes = {_SPAN_TYPE: span_type, _PROVIDER: provider, _MESSAGE_FORMAT: provider}
-        copied = None
         outside_body = self.outside_body
-        if not outside_body.isdisjoint(kwargs):  # rare
-            copied = {}
-            for argument, value in kwargs.items():
-                if argument in outside_body:
-                    kept = self.inputs({argument: value})
-                    copied[argument] = snapshot(kept[argument]) if argument in kept else _LEFT_OUT
-        return begin_span(name, ACTIVE_SPAN.get(), attributes), copied
+        copied: dict[str, Any] = {}
+        for argument, value in kwargs.items():
+            if argument in outside_body:
+                kept = self.inputs({argument: value})
+                copied[argument] = snapshot(kept[argument]) if argument in kept else _LEFT_OUT
+        return copied
 
     def record_inputs(
         self, span: LiveSpan, kwargs: dict[str, Any], copied: dict[str, Any] | None
@@ -183,7 +171,7 @@ class RequestRules:
         Args:
             span: The call's span, not ended.
             kwargs: The keyword arguments of the SDK call.
-            copied: The arguments copied when the call started (see :meth:`start_span`), which
+            copied: The arguments copied when the call started (see :meth:`copied_at_start`), which
                 take precedence over ``kwargs``.
         """
         inputs, attributes = self._recorded(kwargs, copied, None)

@@ -117,7 +117,7 @@ def decoded_events(events: Iterable[Any]) -> list[dict[str, Any]]:
     event, which costs more than the decoding itself for the small objects of a stream.
 
     Args:
-        events: Server-sent events kept by ``keep_server_events`` (their ``data`` is decoded),
+        events: Server-sent events kept by a ``KeptEventsRecorder`` (their ``data`` is decoded),
             those data strings themselves, or dicts already decoded (a recorder's copies of the
             stream's items).
 

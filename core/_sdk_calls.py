@@ -19,7 +19,8 @@ from functools import partial
 from itertools import filterfalse
 from operator import attrgetter
 
-from tracewire._context import ACTIVE_SPAN
+from tracewire._constants import SpanAttributeKey, SpanType
+from tracewire._context import ACTIVE_SPAN, begin_span
 from tracewire._errors import log, report_internal_error
 from tracewire._guards import _record_failure
 from tracewire._raw import AsyncRawResponseProxy, RawResponseProxy
@@ -41,6 +42,10 @@ if TYPE_CHECKING:
     Assemble = Callable[[Sequence[Any], Any], dict[str, Any]]
     Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], Kwargs], Any]
     CallFactory = Callable[[Any, Kwargs], "ProviderCall | None"]
+
+_SPAN_TYPE = SpanAttributeKey.SPAN_TYPE
+_PROVIDER = SpanAttributeKey.MODEL_PROVIDER
+_MESSAGE_FORMAT = SpanAttributeKey.MESSAGE_FORMAT
 
 
 class SdkTypes:
@@ -99,17 +104,25 @@ def sent_body(source: Any) -> bytes | None:
 class ProviderCall:
     """One traced SDK call: what was asked, what is sent, and how its result is recorded.
 
-    Subclasses set :attr:`rules`, implement :meth:`start` (with :meth:`start_span`),
+    Subclasses set :attr:`rules` (and :attr:`span_type` if not a chat model), implement
     :meth:`record`, :meth:`outputs_from_body` and :meth:`recorder`, and may override
-    :meth:`body_is_read`.
+    :meth:`start` and :meth:`body_is_read`.
 
     What can be read later is: once the span has its result, the call itself is the span's
     pending derivation (see ``LiveSpan._record_later``). Called on the export thread, it turns
     the request and response bodies it kept into the span's inputs, parameters, outputs and
     usage; the caller's thread only keeps references.
 
+    An integration binds the first three arguments (``functools.partial``), which leaves the
+    ``make_call(instance, kwargs)`` factory that :func:`call_wrapper` takes.
+
     Args:
         types: The SDK's result classes.
+        name: The span name.
+        body_is_result: Whether the method's JSON response body is its result as the caller gets
+            it (a ``create``, not a ``parse``), when it does not stream: :func:`capture_bodies`
+            then keeps the body, and the span's outputs are read from it.
+        resource: The SDK resource whose method was called.
         kwargs: The call's keyword arguments, as the caller passed them.
     """
 
@@ -117,6 +130,7 @@ class ProviderCall:
         "copied_inputs",
         "inputs_pending",
         "kwargs",
+        "name",
         "parsed",
         "request_body",
         "response_body",
@@ -127,9 +141,16 @@ class ProviderCall:
 
     #: How the integration's requests become span inputs and attributes.
     rules: RequestRules
+    #: The type of the call's span, a :class:`~tracewire.SpanType` value.
+    span_type: str = SpanType.CHAT_MODEL
 
-    def __init__(self, types: SdkTypes, kwargs: Kwargs) -> None:
+    def __init__(
+        self, types: SdkTypes, name: str, body_is_result: bool, resource: Any, kwargs: Kwargs
+    ) -> None:
+        # It runs on every call: a subclass that needs nothing more defines no __init__ of its
+        # own, as a second frame per call costs more than the code in it.
         self.types = types
+        self.name = name
         self.kwargs = kwargs
         #: The keyword arguments sent to the SDK: ``kwargs``, or a copy tracewire added to.
         self.send = kwargs
@@ -138,22 +159,26 @@ class ProviderCall:
         #: Arguments copied when the call started; they take precedence over ``kwargs``.
         self.copied_inputs: Kwargs | None = None
         self.inputs_pending = False
-        #: Set by the subclass when the JSON body of the response is the call's result as the
-        #: caller gets it; :func:`capture_bodies` then keeps it in ``response_body``, and the
-        #: result parsed from it in ``parsed`` (until the call returns).
-        self.wants_response_body = False
+        #: Whether :func:`capture_bodies` keeps the JSON body of the response in
+        #: ``response_body``, and the result parsed from it in ``parsed`` (until the call
+        #: returns). A stream's body is its events, recorded another way.
+        self.wants_response_body = body_is_result and kwargs.get("stream") is not True
         self.response_body: bytes | None = None
         self.parsed: Any = None
 
     def start(self) -> LiveSpan | NoOpSpan:
-        """Start the call's span (with :meth:`start_span`); called just before the SDK call."""
-        raise NotImplementedError
+        """Start the call's span (not made current); called just before the SDK call.
 
-    def start_span(self, name: str, span_type: str) -> LiveSpan | NoOpSpan:
-        """Start the call's span; the inputs sent in the request body are recorded later."""
-        span, self.copied_inputs = self.rules.start_span(name, span_type, self.kwargs)
+        Only the arguments sent outside the request body (``extra_headers``, ``timeout``, ...)
+        are copied now; the inputs sent in the body are recorded from it later.
+        """
+        rules = self.rules
+        if not rules.outside_body.isdisjoint(self.kwargs):  # rare
+            self.copied_inputs = rules.copied_at_start(self.kwargs)
         self.inputs_pending = True
-        return span
+        provider = rules.provider
+        attributes = {_SPAN_TYPE: self.span_type, _PROVIDER: provider, _MESSAGE_FORMAT: provider}
+        return begin_span(self.name, ACTIVE_SPAN.get(), attributes)
 
     def record(self, span: LiveSpan, result: Any) -> None:
         """Record a parsed, non-streamed result on the span now (outputs, usage, ...), not ending it.
@@ -170,14 +195,11 @@ class ProviderCall:
         """
         raise NotImplementedError
 
-    def recorder(self, events: list[Any] | None) -> StreamRecorder:
-        """Return a new recorder for the call's stream.
+    def recorder(self, stream: Any) -> StreamRecorder:
+        """Return a new recorder for the call's stream (usually a :class:`KeptEventsRecorder`).
 
         Args:
-            events: The list into which the stream puts every server-sent event it reads (see
-                :func:`keep_server_events`), for the recorder to decode when the stream has
-                ended; ``None`` when this SDK's stream cannot keep them, and the recorder must
-                read the stream's items itself.
+            stream: The SDK's ``Stream`` or ``AsyncStream``, not read yet.
         """
         raise NotImplementedError
 
@@ -275,9 +297,9 @@ class ProviderCall:
             span.end()
             return result
         if isinstance(result, types.stream):
-            return StreamProxy(result, span, self.recorder(keep_server_events(result)))
+            return StreamProxy(result, span, self.recorder(result))
         if isinstance(result, types.async_stream):
-            return AsyncStreamProxy(result, span, self.recorder(keep_server_events(result)))
+            return AsyncStreamProxy(result, span, self.recorder(result))
         if isinstance(result, types.async_raw):
             return AsyncRawResponseProxy(result, span, self.finish)
         if self.kwargs.get("stream") is not True and self.body_is_read(result):
@@ -419,7 +441,13 @@ def capture_bodies(patcher: Patcher, response_class: Any, current: ContextVar[An
         if call is not None:
             http_response = getattr(response, "http_response", None)
             if call.request_body is None:
-                call.request_body = sent_body(http_response)
+                # What sent_body does, inline: this runs inside every traced call.
+                try:
+                    body = http_response.request.content  # type: ignore[union-attr]
+                except Exception:  # noqa: BLE001 - see sent_body
+                    body = None
+                if type(body) is bytes:
+                    call.request_body = body
             if call.wants_response_body:
                 call.wants_response_body = False  # the first parse is the call's own result
                 body = getattr(http_response, "_content", None)
@@ -434,92 +462,72 @@ def capture_bodies(patcher: Patcher, response_class: Any, current: ContextVar[An
 _EVENT_DATA = attrgetter("data")
 
 
-class _KeptEvents:
-    """An SDK's server-sent-event decoder that keeps each event it yields.
+class KeptEventsRecorder(StreamRecorder):
+    """Keeps each server-sent event an SDK stream reads, and rebuilds its result from them at its end.
 
-    It stands in for a stream's ``_decoder``, the one object through which a Stainless stream
-    reads its events (its ``_iter_events``). Holding the decoder rather than the stream keeps
-    the stream free of reference cycles: the SDK relies on a dropped stream being freed, and its
-    response closed, at once.
+    The recorder stands in for the stream's ``_decoder``, the one object through which a
+    Stainless stream reads its events (its ``_iter_events``), and keeps each event the decoder
+    yields. The events are the stream's content exactly as the server sent it (their ``data``
+    string), and nothing changes them: the recorder decodes them on the export thread once the
+    stream has ended, where following the SDK's items would cost the caller's thread work on
+    every item. Holding the decoder rather than the stream keeps the stream free of reference
+    cycles: the SDK relies on a dropped stream being freed, and its response closed, at once.
+
+    A stream without a decoder to stand in for (a future SDK reading differently) is followed
+    through its items instead: the recorder copies each one as the stream yields it.
+
+    The integrations' recorders differ only in how they assemble the events into attributes.
+
+    Args:
+        stream: A ``Stream`` or ``AsyncStream`` of a Stainless SDK (OpenAI, Anthropic), including
+            those whose decoder reads another framing (Bedrock's AWS event stream), that nothing
+            has read yet.
+        assemble: Builds the span attributes from the events, in order (each the data string
+            of a kept server-sent event, or a dict copied from an item), and the ``model``
+            argument; it runs on the export thread. ``None`` keeps the class's own
+            :attr:`assemble` (a subclass for one kind of stream sets it).
+        request_model: The ``model`` argument, used when no event names the model.
     """
 
-    __slots__ = ("_decoder", "_keep")
+    assemble: Assemble
 
-    def __init__(self, decoder: Any, keep: Callable[[Any], None]) -> None:
-        self._decoder = decoder
-        self._keep = keep
+    def __init__(
+        self, stream: Any, assemble: Assemble | None = None, *, request_model: Any
+    ) -> None:
+        if assemble is not None:
+            self.assemble = assemble
+        self.request_model = request_model
+        #: The stream's events: the list being filled, then (from :meth:`on_end`) what was kept.
+        self.events: list[Any] | tuple[Any, ...] = []
+        decoder = getattr(stream, "_decoder", None)
+        self._decoder: Any = decoder
+        self.copies_items = self.wants_items = decoder is None
+        if decoder is None:
+            log().debug("tracewire: %s has no event decoder; items are recorded", type(stream))
+        else:
+            self._keep = self.events.append
+            stream._decoder = self
 
     def iter_bytes(self, chunks: Iterator[bytes]) -> Iterator[Any]:
+        """The decoder's events, each kept as it passes."""
         # filterfalse passes on every event for which `keep` (list.append) returns None, that
         # is every event, after keeping it: no Python code runs per event.
         return filterfalse(self._keep, self._decoder.iter_bytes(chunks))
 
     async def aiter_bytes(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[Any]:
+        """The decoder's events, each kept as it passes (an async stream)."""
         keep = self._keep
         async for event in self._decoder.aiter_bytes(chunks):
             keep(event)
             yield event
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._decoder, name)
-
-
-def keep_server_events(stream: Any) -> list[Any] | None:
-    """Make an SDK stream keep every server-sent event it reads; return the list it fills.
-
-    The events are the stream's content exactly as the server sent it (their ``data`` string),
-    and nothing changes them: a recorder decodes them on the export thread once the stream has
-    ended (:func:`~tracewire._responses.decoded_events`), where following the SDK's items would
-    cost the caller's thread work on every item. Call it before anything reads the stream.
-
-    Args:
-        stream: A ``Stream`` or ``AsyncStream`` of a Stainless SDK (OpenAI, Anthropic), including
-            those whose decoder reads another framing (Bedrock's AWS event stream).
-
-    Returns:
-        The list, filled as the stream is read; ``None`` when the stream has no decoder to stand
-        in for (a future SDK reading differently).
-    """
-    decoder = getattr(stream, "_decoder", None)
-    if decoder is None:
-        log().debug("tracewire: %s has no event decoder; items are recorded", type(stream))
-        return None
-    events: list[Any] = []
-    stream._decoder = _KeptEvents(decoder, events.append)
-    return events
-
-
-class KeptEventsRecorder(StreamRecorder):
-    """Rebuilds a stream's result from the events it kept (:func:`keep_server_events`) at its end.
-
-    The integrations' recorders differ only in how they assemble the events into attributes.
-
-    Args:
-        assemble: Builds the span attributes from the events, in order (each the data string
-            of a kept server-sent event, or a dict copied from an item), and the ``model``
-            argument; it runs on the export thread. ``None`` keeps the class's own
-            :attr:`assemble` (a subclass for one kind of stream sets it).
-        request_model: The ``model`` argument, used when no event names the model.
-        events: The list the SDK's stream fills with each event it reads; ``None`` when it
-            cannot, and the recorder then copies each item the stream yields.
-    """
-
-    assemble: Assemble
-
-    def __init__(
-        self,
-        assemble: Assemble | None = None,
-        *,
-        request_model: Any,
-        events: list[Any] | None = None,
-    ) -> None:
-        if assemble is not None:
-            self.assemble = assemble
-        self.request_model = request_model
-        self.copies_items = events is None
-        self.wants_items = self.copies_items
-        #: The stream's events: the list being filled, then (from :meth:`on_end`) what was kept.
-        self.events: list[Any] | tuple[Any, ...] = [] if events is None else events
+        # Whatever else the SDK asks of its decoder. Only for a recorder that stands in for one:
+        # no attribute of the recorder itself is missing then.
+        decoder = self.__dict__.get("_decoder")
+        if decoder is None:
+            raise AttributeError(name)
+        return getattr(decoder, name)
 
     def on_item(self, item: Any) -> bool:
         if self.copies_items:

@@ -116,7 +116,7 @@ def _end(state: _StreamState, end: str, error: BaseException | None) -> None:
         return
     state.ended = True
     span = state.span
-    if span.end_time_ns is not None:
+    if span._end_time_ns is not None:
         return  # already closed for us, e.g. the trace was evicted as never finished
     try:
         state.recorder.on_end(span, end, error)
@@ -186,8 +186,8 @@ def _passed_on(iterator: Iterator[Any], state: _StreamState) -> Generator[Any, N
     """Iterate the SDK's stream for a recorder that wants no items; end the span with the iteration.
 
     A generator rather than :class:`_Items`: resuming one costs a fraction of a ``__next__``
-    call, and this runs once per item. ``StreamProxy.__iter__`` primes it (runs it to its
-    first ``yield``), so that from then on dropping it unfinished runs its ``finally``.
+    call, and this runs once per item. ``StreamProxy`` primes it (runs it to its first
+    ``yield``), so that from then on dropping it unfinished runs its ``finally``.
     """
     try:
         yield None  # the priming stop, before any item
@@ -207,7 +207,7 @@ def _passed_on(iterator: Iterator[Any], state: _StreamState) -> Generator[Any, N
             raise
         _end(state, StreamEnd.EXHAUSTED, None)
     finally:
-        # Dropped unfinished, with the proxy or after it: end with what arrived.
+        # Dropped unfinished (read or not), with the proxy or after it: end with what arrived.
         if not state.ended and not sys.is_finalizing():
             _end(state, StreamEnd.GARBAGE_COLLECTED, None)
 
@@ -218,19 +218,6 @@ class _StreamProxyBase(wrapt.ObjectProxy):  # type: ignore[type-arg]
     def __init__(self, stream: Any, span: LiveSpan, recorder: StreamRecorder) -> None:
         super().__init__(stream)
         self._self_state = _StreamState(span, recorder)
-        #: The iterator of a sync proxy, which ends the span when it is dropped unfinished.
-        self._self_iterator: Any = None
-
-    def __del__(self) -> None:
-        # A stream dropped unread or half read still yields a trace with what arrived. At
-        # interpreter exit the exit flush has already closed its span; nothing is left to do.
-        state = getattr(self, "_self_state", None)
-        if state is None or state.ended:
-            return
-        if getattr(self, "_self_iterator", None) is not None:
-            return  # its iterator, perhaps still held by the caller, ends the span when dropped
-        if not sys.is_finalizing():
-            _end(state, StreamEnd.GARBAGE_COLLECTED, None)
 
     def _self_end(self, end: str, error: BaseException | None) -> None:
         _end(self._self_state, end, error)
@@ -252,21 +239,24 @@ class StreamProxy(_StreamProxyBase):
     __aenter__ = None  # type: ignore[assignment, unused-ignore]
     __aexit__ = None  # type: ignore[assignment, unused-ignore]
 
+    def __init__(self, stream: Any, span: LiveSpan, recorder: StreamRecorder) -> None:
+        super().__init__(stream, span, recorder)
+        state = self._self_state
+        # The proxy's one iterator, made now: a loop broken off and resumed continues where it
+        # stopped, and a stream dropped unread or half read ends its span when this iterator is
+        # dropped (perhaps after the proxy, if the caller still holds it), so the proxy needs
+        # no finalizer of its own.
+        if recorder.wants_items:
+            self._self_iterator: Any = _Items(iter(stream), state)
+        else:
+            self._self_iterator = iterator = _passed_on(iter(stream), state)
+            next(iterator)  # primed: see _passed_on
+
     def __iter__(self) -> Any:
-        # One iterator per proxy: a loop broken off and resumed continues where it stopped.
-        iterator = self._self_iterator
-        if iterator is None:
-            state = self._self_state
-            if state.recorder.wants_items:
-                iterator = _Items(iter(self.__wrapped__), state)
-            else:
-                iterator = _passed_on(iter(self.__wrapped__), state)
-                next(iterator)  # primed: see _passed_on
-            self._self_iterator = iterator
-        return iterator
+        return self._self_iterator
 
     def __next__(self) -> Any:
-        return next(self.__iter__())
+        return next(self._self_iterator)
 
     def close(self) -> Any:
         """Close the SDK stream, then end the span."""
@@ -310,6 +300,13 @@ class AsyncStreamProxy(_StreamProxyBase):
         super().__init__(stream, span, recorder)
         # The SDK's own async iterator, which ends nothing by itself.
         self._self_items: Any = None
+
+    def __del__(self) -> None:
+        # A stream dropped unread or half read still yields a trace with what arrived. At
+        # interpreter exit the exit flush has already closed its span; nothing is left to do.
+        state = getattr(self, "_self_state", None)
+        if state is not None and not state.ended and not sys.is_finalizing():
+            _end(state, StreamEnd.GARBAGE_COLLECTED, None)
 
     def __aiter__(self) -> AsyncStreamProxy:
         return self

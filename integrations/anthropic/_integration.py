@@ -6,7 +6,6 @@ from contextvars import ContextVar
 from functools import partial
 from types import MappingProxyType
 
-from tracewire._constants import SpanType
 from tracewire._errors import log
 from tracewire._guards import guard
 from tracewire._integration import Integration
@@ -16,7 +15,6 @@ from tracewire._sdk_calls import (
     async_call_wrapper,
     call_wrapper,
     capture_bodies,
-    keep_server_events,
 )
 from tracewire._streams import AsyncStreamProxy, StreamProxy
 from tracewire.anthropic._requests import REQUESTS
@@ -30,7 +28,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from tracewire._patching import Patcher
-    from tracewire._span import LiveSpan, NoOpSpan
+    from tracewire._span import LiveSpan
 
     Wrapped = Callable[..., Any]
     Args = tuple[Any, ...]
@@ -134,7 +132,7 @@ class AnthropicIntegration(Integration):
         if method == "stream":  # a plain method in both classes: it only builds the manager
             return partial(_remember_request, span_name)
         assert self._types is not None  # set by patch() before any module is patched
-        make_call = partial(_Call, self._types, span_name)
+        make_call = partial(_Call, self._types, span_name, method == "create")
         if class_name.startswith("Async"):
             return async_call_wrapper(_INSIDE_CALL, make_call)
         return call_wrapper(_INSIDE_CALL, make_call)
@@ -147,7 +145,7 @@ class AnthropicIntegration(Integration):
         types = self._types
         assert types is not None  # set by patch() before any wrapper exists
         span_name, request_kwargs = request
-        call = _HelperCall(types, span_name, manager, request_kwargs)
+        call = _HelperCall(types, span_name, False, manager, request_kwargs)
         call.send = kwargs  # __enter__'s own arguments (none): the request was sent by stream()
         return call
 
@@ -173,25 +171,12 @@ def _remember_request(
 class _Call(ProviderCall):
     """One traced call of a messages resource (create or parse).
 
-    Args:
-        types: The SDK's result classes.
-        name: The span name.
-        resource: The resource (or stream manager) whose method was called.
-        kwargs: The call's keyword arguments.
+    A ``create`` body is the message the caller gets; ``parse`` adds a parsed field it lacks.
     """
 
-    __slots__ = ("name",)
+    __slots__ = ()
 
     rules = REQUESTS
-
-    def __init__(self, types: SdkTypes, name: str, resource: Any, kwargs: Kwargs) -> None:
-        super().__init__(types, kwargs)
-        self.name = name
-        # A `create` body is the message the caller gets; `parse` adds a parsed field it lacks.
-        self.wants_response_body = name.endswith(".create") and kwargs.get("stream") is not True
-
-    def start(self) -> LiveSpan | NoOpSpan:
-        return self.start_span(self.name, SpanType.CHAT_MODEL)
 
     def record(self, span: LiveSpan, result: Any) -> None:
         record_message(span, result, self.kwargs.get("model"))
@@ -204,8 +189,8 @@ class _Call(ProviderCall):
         headers = self.kwargs.get("extra_headers")
         return isinstance(headers, dict) and headers.get(_RAW_RESPONSE_HEADER) == "raw"
 
-    def recorder(self, events: list[Any] | None) -> MessageStreamRecorder:
-        return MessageStreamRecorder(request_model=self.kwargs.get("model"), events=events)
+    def recorder(self, stream: Any) -> MessageStreamRecorder:
+        return MessageStreamRecorder(stream, request_model=self.kwargs.get("model"))
 
 
 class _HelperCall(_Call):
@@ -224,10 +209,10 @@ class _HelperCall(_Call):
         types = self.types
         raw_stream = getattr(result, "_raw_stream", None)
         if isinstance(raw_stream, types.stream):
-            recorder = self.recorder(keep_server_events(raw_stream))
+            recorder = self.recorder(raw_stream)
             result._raw_stream = StreamProxy(raw_stream, span, recorder)
         elif isinstance(raw_stream, types.async_stream):
-            recorder = self.recorder(keep_server_events(raw_stream))
+            recorder = self.recorder(raw_stream)
             result._raw_stream = AsyncStreamProxy(raw_stream, span, recorder)
         else:  # a future SDK that reads differently: record the request, not a stream
             log().debug("tracewire: anthropic %s has no raw stream", type(result).__name__)

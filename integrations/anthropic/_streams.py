@@ -1,7 +1,7 @@
 """Rebuild the final ``Message`` of an Anthropic event stream, for the span's outputs and usage.
 
 The recorder keeps each server-sent event as the SDK reads it (see
-``tracewire._sdk_calls.keep_server_events``): the events exactly as the API sent them, which
+``tracewire._sdk_calls.KeptEventsRecorder``): the events exactly as the API sent them, which
 nothing can change afterwards. The message is rebuilt from them on the export thread, so
 following the stream costs the caller's thread nothing per event. (The SDK's own accumulator,
 ``accumulate_event``, lives in a private module, has changed signature between releases, and
@@ -135,10 +135,8 @@ class MessageStreamRecorder(KeptEventsRecorder):
     """Rebuilds a ``message`` from the events of an Anthropic stream, once the stream has ended.
 
     Args:
+        stream: The SDK's stream, not read yet: the recorder keeps each event it reads.
         request_model: The ``model`` argument, used when the stream never named the model.
-        events: The list the SDK's stream fills with each event it reads
-            (``keep_server_events``); ``None`` when it cannot, and the recorder then copies
-            each event the stream yields.
     """
 
     assemble = staticmethod(message_attributes)

@@ -233,21 +233,20 @@ class OpenAIIntegration(Integration):
 class _Call(ProviderCall):
     """One traced OpenAI call: its API, and the usage request and body it may add."""
 
-    __slots__ = ("api", "hide_usage_chunk")
+    __slots__ = ("api", "hide_usage_chunk", "span_type")
 
     rules = REQUESTS
 
     def __init__(self, integration: OpenAIIntegration, api: _Api, resource: Any, kwargs: Kwargs):
         types = integration._types
         assert types is not None  # set by patch() before any wrapper exists
-        super().__init__(types, kwargs)
-        self.api = api
-        self.hide_usage_chunk = False
-        streams = kwargs.get("stream") is True
         # The `create` methods' bodies are their results; `parse` adds a parsed field the body
         # lacks, and embeddings bodies hold base64 where the caller gets floats.
-        self.wants_response_body = api.stream_kind is not None and not streams
-        if streams and api.stream_kind in ("chat", "completion"):
+        super().__init__(types, api.name, api.stream_kind is not None, resource, kwargs)
+        self.api = api
+        self.span_type = api.span_type
+        self.hide_usage_chunk = False
+        if kwargs.get("stream") is True and api.stream_kind in ("chat", "completion"):
             with guard("asking an OpenAI stream for usage"):
                 send = dict(kwargs)
                 stream_usage = integration.options["stream_usage"]
@@ -256,7 +255,7 @@ class _Call(ProviderCall):
                     self.hide_usage_chunk = True
 
     def start(self) -> LiveSpan | NoOpSpan:
-        span = self.start_span(self.api.name, self.api.span_type)
+        span = super().start()
         if self.hide_usage_chunk and "stream_options" in self.kwargs:
             # The body carries the include_usage tracewire added; record the caller's options.
             copied = self.copied_inputs
@@ -271,7 +270,7 @@ class _Call(ProviderCall):
     def outputs_from_body(self, body: bytes) -> dict[str, Any]:
         return response_body_attributes(body, self.kwargs.get("model"))
 
-    def recorder(self, events: list[Any] | None) -> StreamRecorder:
+    def recorder(self, stream: Any) -> StreamRecorder:
         kind = self.api.stream_kind
         if kind == "responses":
             assemble = responses_attributes
@@ -280,9 +279,9 @@ class _Call(ProviderCall):
         else:
             assemble = chat_attributes
         return EventStreamRecorder(
+            stream,
             assemble,
             request_model=self.kwargs.get("model"),
-            events=events,
             hide_usage_chunk=self.hide_usage_chunk,
         )
 

@@ -6,7 +6,7 @@ a ``response.completed`` (or ``.incomplete`` / ``.failed``) event that carries t
 if the stream stops before it, the text that arrived is kept.
 
 The recorder keeps each server-sent event as the SDK reads it (see
-``tracewire._sdk_calls.keep_server_events``): the chunks exactly as the API sent them, which
+``tracewire._sdk_calls.KeptEventsRecorder``): the chunks exactly as the API sent them, which
 nothing can change afterwards. The result is rebuilt from them on the export thread
 (``LiveSpan._record_later``), so following the stream costs the caller's thread nothing per
 chunk, except the check that hides the usage-only chunk when tracewire asked for it.
@@ -244,25 +244,23 @@ class EventStreamRecorder(KeptEventsRecorder):
     """Rebuilds an OpenAI stream's result from its events, once the stream has ended.
 
     Args:
+        stream: The SDK's stream, not read yet: the recorder keeps each event it reads.
         assemble: Builds the span attributes from the events (:func:`chat_attributes`,
             :func:`completion_attributes` or :func:`responses_attributes`).
         request_model: The ``model`` argument, used when no event names the model.
-        events: The list the SDK's stream fills with each event it reads
-            (``keep_server_events``); ``None`` when it cannot, and the recorder then copies
-            each item the stream yields.
         hide_usage_chunk: tracewire added ``include_usage`` to the request, so the usage-only
             chunk is recorded but not passed on.
     """
 
     def __init__(
         self,
+        stream: Any,
         assemble: Assemble,
         *,
         request_model: Any,
-        events: list[Any] | None,
         hide_usage_chunk: bool = False,
     ) -> None:
-        super().__init__(assemble, request_model=request_model, events=events)
+        super().__init__(stream, assemble, request_model=request_model)
         self.hide_usage_chunk = hide_usage_chunk
         self.wants_items = self.copies_items or hide_usage_chunk
 

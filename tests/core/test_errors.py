@@ -10,13 +10,13 @@ import tracewire
 from tracewire import _context
 
 
-def _broken_ids() -> str:
+def _broken_ids(*args: object) -> str:
     raise RuntimeError("tracewire bug")
 
 
 def _break_span_creation(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_context, "new_span_id", _broken_ids)
-    monkeypatch.setattr(_context, "new_root_ids", _broken_ids)
+    monkeypatch.setattr(_context, "getrandbits", _broken_ids)
 
 
 @tracewire.trace

@@ -19,7 +19,7 @@ from tracewire._patching import Patcher
 from tracewire._requests import RequestRules
 from tracewire._sdk_calls import ProviderCall, SdkTypes, call_wrapper, capture_bodies
 from tracewire._streams import StreamRecorder
-from tracewire.entities import LiveSpan, SpanStatusCode, SpanType
+from tracewire.entities import LiveSpan, SpanStatusCode
 from tracewire.tracing.constant import SpanAttributeKey
 
 LastTrace = Callable[[], tracewire.Trace]
@@ -94,9 +94,6 @@ class ToyCall(ProviderCall):
 
     rules = RULES
 
-    def start(self) -> Any:
-        return self.start_span("toy.create", SpanType.CHAT_MODEL)
-
     def record(self, span: LiveSpan, result: Any) -> None:
         span.set_outputs(result)
 
@@ -104,12 +101,16 @@ class ToyCall(ProviderCall):
         raise NotImplementedError
 
 
+def make_call(client: Any, kwargs: dict[str, Any]) -> ToyCall:
+    return ToyCall(TYPES, "toy.create", False, client, kwargs)
+
+
 @pytest.fixture
 def client() -> Iterator[Client]:
     """A client whose requests' bodies reach the traced call, and whose ``create`` is traced."""
     patcher = Patcher(lambda: True)
     capture_bodies(patcher, Response, CURRENT)
-    patcher.wrap(Client, "create", call_wrapper(CURRENT, lambda _, kwargs: ToyCall(TYPES, kwargs)))
+    patcher.wrap(Client, "create", call_wrapper(CURRENT, make_call))
     yield Client()
     patcher.undo()
 
@@ -236,7 +237,7 @@ def test_an_argument_missing_from_the_body_is_left_out(last_trace: LastTrace) ->
         call.request_body = b'{"model": "m"}'  # an SDK that renamed `messages` on the wire
         return "answer"
 
-    wrapper = call_wrapper(CURRENT, lambda _, kwargs: ToyCall(TYPES, kwargs))
+    wrapper = call_wrapper(CURRENT, make_call)
     wrapper(create, None, (), {"model": "m", "messages": ["hi"]})
 
     assert only_span(last_trace).inputs == {"model": "m"}

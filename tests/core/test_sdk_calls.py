@@ -26,10 +26,9 @@ from tracewire._sdk_calls import (
     SdkTypes,
     async_call_wrapper,
     call_wrapper,
-    keep_server_events,
 )
 from tracewire._streams import StreamProxy, StreamRecorder
-from tracewire.entities import LiveSpan, SpanType
+from tracewire.entities import LiveSpan
 from tracewire.tracing.constant import SpanAttributeKey
 
 LastTrace = Callable[[], tracewire.Trace]
@@ -125,13 +124,10 @@ class ToyCall(ProviderCall):
 
     rules = RULES
 
-    def start(self) -> Any:
-        return self.start_span("toy.create", SpanType.CHAT_MODEL)
-
     def record(self, span: LiveSpan, result: Any) -> None:
         span.set_outputs(result.text)
 
-    def recorder(self, events: list[Any] | None) -> StreamRecorder:
+    def recorder(self, stream: Any) -> StreamRecorder:
         return TextRecorder()
 
 
@@ -139,7 +135,7 @@ CURRENT: ContextVar[ProviderCall | None] = ContextVar("toy_call", default=None)
 
 
 def make_call(instance: Any, kwargs: dict[str, Any]) -> ToyCall:
-    return ToyCall(TYPES, kwargs)
+    return ToyCall(TYPES, "toy.create", False, instance, kwargs)
 
 
 def traced(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -315,6 +311,8 @@ class ServerSentEvent:
 class LineDecoder:
     """Decodes one event per line, as the SDKs' ``SSEDecoder`` does per blank-line-ended block."""
 
+    framing = "lines"
+
     def iter_bytes(self, chunks: Iterator[bytes]) -> Iterator[ServerSentEvent]:
         for chunk in chunks:
             yield ServerSentEvent(chunk.decode())
@@ -363,11 +361,17 @@ class AsyncEventStream:
             yield event.data.upper()
 
 
+def keep(stream: Any) -> list[Any]:
+    """The list into which a recorder standing in for ``stream``'s decoder keeps its events."""
+    recorder = KeptEventsRecorder(stream, lambda events, model: {}, request_model=None)
+    assert not recorder.wants_items
+    return recorder.events  # type: ignore[return-value]  # a list until the stream ends
+
+
 def test_a_stream_keeps_the_data_of_each_event_it_reads() -> None:
     stream = EventStream([b"one", b"two"])
-    events = keep_server_events(stream)
+    events = keep(stream)
 
-    assert events is not None
     assert events == []
     assert list(stream) == ["ONE", "TWO"]
     assert [event.data for event in events] == ["one", "two"]
@@ -375,19 +379,18 @@ def test_a_stream_keeps_the_data_of_each_event_it_reads() -> None:
 
 def test_an_async_stream_keeps_the_data_of_each_event_it_reads() -> None:
     stream = AsyncEventStream([b"one", b"two"])
-    events = keep_server_events(stream)
+    events = keep(stream)
 
     async def read() -> list[str]:
         return [item async for item in stream.__aiter__()]
 
     assert asyncio.run(read()) == ["ONE", "TWO"]
-    assert events is not None
     assert [event.data for event in events] == ["one", "two"]
 
 
 def test_a_stream_keeping_its_events_is_freed_without_the_garbage_collector() -> None:
     stream = EventStream([b"one", b"two"])
-    keep_server_events(stream)
+    keep(stream)
     items = iter(stream)
     next(items)
     alive = weakref.ref(stream)
@@ -399,6 +402,15 @@ def test_a_stream_keeping_its_events_is_freed_without_the_garbage_collector() ->
         gc.enable()
 
 
+def test_a_recorder_passes_on_what_else_the_sdk_asks_of_its_decoder() -> None:
+    stream = EventStream([b"one"])
+    decoder = stream._decoder
+    keep(stream)
+
+    assert stream._decoder is not decoder
+    assert stream._decoder.framing == decoder.framing
+
+
 def test_a_recorder_keeps_only_the_events_data_once_the_stream_ends() -> None:
     assembled: list[tuple[Any, ...]] = []
 
@@ -407,10 +419,10 @@ def test_a_recorder_keeps_only_the_events_data_once_the_stream_ends() -> None:
         return {}
 
     stream = EventStream([b"one", b"two"])
-    events = keep_server_events(stream)
-    recorder = KeptEventsRecorder(assemble, request_model=None, events=events)
+    recorder = KeptEventsRecorder(stream, assemble, request_model=None)
+    events = recorder.events
     assert list(stream) == ["ONE", "TWO"]
-    assert events is not None
+    assert isinstance(events, list)
     first_event = weakref.ref(events[0])
     with tracewire.start_span("stream") as span:
         recorder.on_end(span, "exhausted", None)
@@ -429,7 +441,8 @@ def test_a_recorder_copying_items_ignores_items_read_after_the_stream_ended() ->
         assembled.append(events)
         return {}
 
-    recorder = KeptEventsRecorder(assemble, request_model=None, events=None)
+    recorder = KeptEventsRecorder(Stream(["before"]), assemble, request_model=None)
+    assert recorder.wants_items  # a stream without a decoder: its items are copied
     recorder.on_item("before")
     with tracewire.start_span("stream") as span:
         recorder.on_end(span, "closed", None)
@@ -438,5 +451,11 @@ def test_a_recorder_copying_items_ignores_items_read_after_the_stream_ended() ->
     assert assembled == [("before",)]
 
 
-def test_a_stream_without_a_decoder_keeps_nothing() -> None:
-    assert keep_server_events(Stream(["a"])) is None
+def test_a_stream_without_a_decoder_is_left_as_it_is() -> None:
+    stream = Stream(["a"])
+    recorder = KeptEventsRecorder(stream, lambda events, model: {}, request_model=None)
+
+    assert recorder.wants_items
+    assert not hasattr(stream, "_decoder")
+    with pytest.raises(AttributeError):
+        recorder.framing  # type: ignore[attr-defined]  # noqa: B018 - stands in for no decoder

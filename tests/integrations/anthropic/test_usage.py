@@ -12,6 +12,9 @@ from tracewire.anthropic._streams import MessageStreamRecorder
 from tracewire.anthropic._usage import token_usage
 from tracewire.entities import LiveSpan, Span
 
+# A stream without an event decoder for the recorder to stand in for: it records the items.
+UNDECODED_STREAM = object()
+
 
 def test_input_tokens_include_cache_reads_and_writes() -> None:
     usage = Usage(
@@ -92,7 +95,7 @@ def delta_event(output_tokens: int) -> RawMessageDeltaEvent:
 
 
 def test_stream_output_count_is_the_last_cumulative_delta_never_a_sum() -> None:
-    recorder = MessageStreamRecorder(request_model="claude-opus-4-7")
+    recorder = MessageStreamRecorder(UNDECODED_STREAM, request_model="claude-opus-4-7")
     for event in (start_event(1), delta_event(7), delta_event(12)):
         recorder.on_item(event)
     span = recorded_span(recorder, "exhausted")
@@ -107,7 +110,7 @@ def test_stream_output_count_is_the_last_cumulative_delta_never_a_sum() -> None:
 
 
 def test_stream_without_message_start_keeps_the_request_model() -> None:
-    recorder = MessageStreamRecorder(request_model="claude-opus-4-7")
+    recorder = MessageStreamRecorder(UNDECODED_STREAM, request_model="claude-opus-4-7")
     span = recorded_span(recorder, "closed")
 
     assert span.attributes["mlflow.llm.model"] == "claude-opus-4-7"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 from typing import Any
 
 from openai.types.chat import ChatCompletionChunk
@@ -20,6 +21,14 @@ from tracewire.tracing.constant import SpanAttributeKey
 OUTPUTS = SpanAttributeKey.OUTPUTS
 USAGE = SpanAttributeKey.CHAT_USAGE
 MODEL = SpanAttributeKey.MODEL
+
+# A stream without an event decoder for the recorder to stand in for: it records the items.
+UNDECODED_STREAM = object()
+
+
+def decoded_stream() -> SimpleNamespace:
+    """A stream that reads its events through a decoder, for the recorder to stand in for."""
+    return SimpleNamespace(_decoder=SimpleNamespace())
 
 
 class ServerSentEvent:
@@ -132,7 +141,7 @@ def test_a_stream_keeping_no_events_is_recorded_from_copies_of_its_chunks() -> N
         ChatCompletionChunk.model_validate(chunk([], usage=usage)),
     ]
     recorder = EventStreamRecorder(
-        chat_attributes, request_model="gpt-4o", events=None, hide_usage_chunk=True
+        UNDECODED_STREAM, chat_attributes, request_model="gpt-4o", hide_usage_chunk=True
     )
 
     passed = [recorder.on_item(item) for item in chunks]
@@ -145,9 +154,9 @@ def test_a_stream_keeping_no_events_is_recorded_from_copies_of_its_chunks() -> N
 
 
 def test_a_stream_keeping_its_events_wants_no_items_unless_a_chunk_is_hidden() -> None:
-    kept = EventStreamRecorder(chat_attributes, request_model="m", events=[])
+    kept = EventStreamRecorder(decoded_stream(), chat_attributes, request_model="m")
     hiding = EventStreamRecorder(
-        chat_attributes, request_model="m", events=[], hide_usage_chunk=True
+        decoded_stream(), chat_attributes, request_model="m", hide_usage_chunk=True
     )
 
     assert kept.wants_items is False
