@@ -240,8 +240,9 @@ class StreamProxy(_StreamProxyBase):
     __aexit__ = None  # type: ignore[assignment, unused-ignore]
 
     def __init__(self, stream: Any, span: LiveSpan, recorder: StreamRecorder) -> None:
-        super().__init__(stream, span, recorder)
-        state = self._self_state
+        # The base's __init__, inline: this runs once per stream, and each frame costs.
+        wrapt.ObjectProxy.__init__(self, stream)
+        self._self_state = state = _StreamState(span, recorder)
         # The proxy's one iterator, made now: a loop broken off and resumed continues where it
         # stopped, and a stream dropped unread or half read ends its span when this iterator is
         # dropped (perhaps after the proxy, if the caller still holds it), so the proxy needs
