@@ -505,20 +505,29 @@ class KeptEventsRecorder(StreamRecorder):
         if decoder is None:
             log().debug("tracewire: %s has no event decoder; items are recorded", type(stream))
         else:
-            self._keep = self.events.append
             stream._decoder = self
+
+    # Only the stream's reading holds the list it fills, not the recorder: once the stream has
+    # ended (on_end), the recorder keeps the events' data, and the event objects go with the
+    # stream, not when the trace is exported. Kept until then, they would make the garbage
+    # collector run in the caller's thread every dozen streams.
 
     def iter_bytes(self, chunks: Iterator[bytes]) -> Iterator[Any]:
         """The decoder's events, each kept as it passes."""
-        # filterfalse passes on every event for which `keep` (list.append) returns None, that
-        # is every event, after keeping it: no Python code runs per event.
-        return filterfalse(self._keep, self._decoder.iter_bytes(chunks))
+        events = self.events
+        if type(events) is not list:  # read after it ended (closed first): keep nothing more
+            return self._decoder.iter_bytes(chunks)  # type: ignore[no-any-return]
+        # filterfalse passes on every event for which list.append returns None, that is every
+        # event, after keeping it: no Python code runs per event.
+        return filterfalse(events.append, self._decoder.iter_bytes(chunks))
 
     async def aiter_bytes(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[Any]:
         """The decoder's events, each kept as it passes (an async stream)."""
-        keep = self._keep
+        events = self.events
+        keep = events.append if type(events) is list else None
         async for event in self._decoder.aiter_bytes(chunks):
-            keep(event)
+            if keep is not None:
+                keep(event)
             yield event
 
     def __getattr__(self, name: str) -> Any:
@@ -541,19 +550,13 @@ class KeptEventsRecorder(StreamRecorder):
             self.copies_items = False  # items read after the end are not part of the span
             kept: tuple[Any, ...] = tuple(self.events)
         else:
-            # Only the events' data strings wait for the export thread: the event objects (each
-            # with a list of its raw lines) can go now. Kept until then, they would make the
-            # garbage collector run in the caller's thread every dozen streams.
+            # Only the events' data strings wait for the export thread (see iter_bytes).
             try:
                 kept = tuple(map(_EVENT_DATA, self.events))
             except AttributeError:  # an event without data: a decoder of another kind
                 log().debug("tracewire: a kept stream event has no data")
                 kept = tuple(self.events)
         self.events = kept
-        # The recorder itself is the span's pending derivation: it holds nothing else the
-        # caller's thread could still change.
-        span._record_later(self)
-
-    def __call__(self) -> dict[str, Any]:
-        """Assemble the kept events into the span's attributes (on the export thread)."""
-        return self.assemble(self.events, self.request_model)
+        # Only what the export thread needs waits for it; the recorder, and the SDK's decoder
+        # it holds, go with the stream.
+        span._record_later(partial(self.assemble, kept, self.request_model))

@@ -420,18 +420,30 @@ def test_a_recorder_keeps_only_the_events_data_once_the_stream_ends() -> None:
 
     stream = EventStream([b"one", b"two"])
     recorder = KeptEventsRecorder(stream, assemble, request_model=None)
-    events = recorder.events
     assert list(stream) == ["ONE", "TWO"]
-    assert isinstance(events, list)
-    first_event = weakref.ref(events[0])
-    with tracewire.start_span("stream") as span:
-        recorder.on_end(span, "exhausted", None)
-        events.clear()
-        del stream
+    assert isinstance(recorder.events, list)
+    first_event = weakref.ref(recorder.events[0])
+    gc.disable()
+    try:
+        with tracewire.start_span("stream") as span:
+            recorder.on_end(span, "exhausted", None)
+            del stream
 
-        assert first_event() is None  # freed when the stream ended, not when it is exported
-        assert span.attributes is not None  # reading the span runs the pending derivation
+            assert first_event() is None  # freed with the stream, not when the span is exported
+            assert span.attributes is not None  # reading the span runs the pending derivation
+    finally:
+        gc.enable()
     assert assembled == [("one", "two")]
+
+
+def test_a_stream_read_after_its_recorder_ended_keeps_no_more_events() -> None:
+    stream = EventStream([b"one", b"two"])
+    recorder = KeptEventsRecorder(stream, lambda events, model: {}, request_model=None)
+    with tracewire.start_span("stream") as span:
+        recorder.on_end(span, "closed", None)  # closed before it was read
+
+    assert list(stream) == ["ONE", "TWO"]
+    assert recorder.events == ()
 
 
 def test_a_recorder_copying_items_ignores_items_read_after_the_stream_ended() -> None:
