@@ -300,7 +300,7 @@ def test_stream_output_usage_is_message_start_usage_updated_by_the_last_delta(
 
 
 class ServerSentEvent:
-    """What ``keep_server_events`` keeps: the event, with the ``data`` the server sent."""
+    """What a ``KeptEventsRecorder`` keeps: the event, with the ``data`` the server sent."""
 
     def __init__(self, data: dict[str, Any]) -> None:
         self.data = json.dumps(data)

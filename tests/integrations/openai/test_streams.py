@@ -32,7 +32,7 @@ def decoded_stream() -> SimpleNamespace:
 
 
 class ServerSentEvent:
-    """What ``keep_server_events`` keeps: the event, with the ``data`` the server sent."""
+    """What a ``KeptEventsRecorder`` keeps: the event, with the ``data`` the server sent."""
 
     def __init__(self, data: Any) -> None:
         self.data = data if isinstance(data, str) else json.dumps(data)
