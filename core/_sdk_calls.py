@@ -507,11 +507,6 @@ class KeptEventsRecorder(StreamRecorder):
         else:
             stream._decoder = self
 
-    # Only the stream's reading holds the list it fills, not the recorder: once the stream has
-    # ended (on_end), the recorder keeps the events' data, and the event objects go with the
-    # stream, not when the trace is exported. Kept until then, they would make the garbage
-    # collector run in the caller's thread every dozen streams.
-
     def iter_bytes(self, chunks: Iterator[bytes]) -> Iterator[Any]:
         """The decoder's events, each kept as it passes."""
         events = self.events
@@ -550,7 +545,10 @@ class KeptEventsRecorder(StreamRecorder):
             self.copies_items = False  # items read after the end are not part of the span
             kept: tuple[Any, ...] = tuple(self.events)
         else:
-            # Only the events' data strings wait for the export thread (see iter_bytes).
+            # Only the events' data strings wait for the export thread. From now on only the
+            # stream's reading holds the list (iter_bytes handed it over), so the event objects
+            # go with the stream. Kept until the export, they would make the garbage collector
+            # run in the caller's thread every dozen streams.
             try:
                 kept = tuple(map(_EVENT_DATA, self.events))
             except AttributeError:  # an event without data: a decoder of another kind
