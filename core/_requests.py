@@ -138,7 +138,7 @@ class RequestRules:
                     converted.append(function)
         return converted or None
 
-    def copied_at_start(self, kwargs: dict[str, Any]) -> dict[str, Any] | None:
+    def copied_at_start(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         """Copy the arguments sent outside the request body (``extra_headers``, ``timeout``, ...).
 
         Called as the call starts; its other arguments are not copied. They are either scalars,
