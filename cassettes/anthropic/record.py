@@ -284,6 +284,28 @@ def text_stream(name: str, _request: Json) -> Reply:
     )
 
 
+def overloaded_stream(name: str, _request: Json) -> Reply:
+    """Start streaming "Hello", then fail with an ``error`` event, as the API does when overloaded.
+
+    The HTTP status is 200 by then, so the error arrives as an SSE event (``event: error``) whose
+    data is the error body without a request id.
+    """
+    return sse_reply(
+        name,
+        [
+            {"type": "message_start", "message": message(name, [], None, usage(14, 1))},
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "text", "text": ""},
+            },
+            {"type": "ping"},
+            {"type": "content_block_delta", "index": 0, "delta": text_deltas("Hello")[0]},
+            {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
+        ],
+    )
+
+
 def tool_stream(name: str, _request: Json) -> Reply:
     """Stream a text block then a tool_use block whose input arrives as input_json_delta pieces."""
     tool_block = {
@@ -533,6 +555,18 @@ def summarize_events(stream: Any) -> Outcome:
     return Outcome(
         {"events": [event.type for event in events]}, [event.model_dump() for event in events]
     )
+
+
+def summarize_failed_events(stream: Any) -> Outcome:
+    """The facts of a raw event stream that fails mid-way: the events before, and the error."""
+    events = []
+    try:
+        for event in stream:
+            events.append(event)
+    except anthropic.APIStatusError as exc:
+        facts = {"events": [event.type for event in events], "error": type(exc).__name__}
+        return Outcome(facts, [*(event.model_dump() for event in events), exc.body])
+    raise CassetteMismatchError("the stream did not fail")
 
 
 def summarize_error(call: Callable[[], Any]) -> Outcome:
@@ -787,6 +821,16 @@ CASSETTES = [
             **RATE_LIMIT_HEADERS,
         ),
         {"status": 429, "error": "RateLimitError"},
+    ),
+    Cassette(
+        "messages_stream_overloaded",
+        lambda c: summarize_failed_events(create(c, messages=MESSAGES, system=SYSTEM, stream=True)),
+        overloaded_stream,
+        {
+            "events": ["message_start", "content_block_start", "content_block_delta"],
+            # The status was 200: the SDK raises its base APIStatusError, not OverloadedError.
+            "error": "APIStatusError",
+        },
     ),
     Cassette(
         "messages_error_529",
