@@ -14,10 +14,13 @@ calls another patched method (an old SDK's beta ``parse`` calls ``create``) make
 
 from __future__ import annotations
 
+import sys
+import time
 from contextlib import suppress
-from functools import partial
+from functools import partial, update_wrapper
 from itertools import filterfalse
 from operator import attrgetter
+from types import FunctionType
 
 from tracewire._constants import SpanAttributeKey, SpanType
 from tracewire._context import ACTIVE_SPAN, begin_span
@@ -26,7 +29,13 @@ from tracewire._guards import _record_failure
 from tracewire._raw import AsyncRawResponseProxy, RawResponseProxy
 from tracewire._responses import plain
 from tracewire._span import NO_OP_SPAN
-from tracewire._streams import AsyncStreamProxy, StreamProxy, StreamRecorder
+from tracewire._streams import (
+    AsyncStreamProxy,
+    StreamEnd,
+    StreamProxy,
+    StreamRecorder,
+    end_stream,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -34,15 +43,16 @@ if TYPE_CHECKING:
     from contextvars import ContextVar
     from typing import Any
 
+    from tracewire._integration import Integration
     from tracewire._patching import Patcher
     from tracewire._requests import RequestRules
     from tracewire._span import LiveSpan, NoOpSpan
 
     Kwargs = dict[str, Any]
     Assemble = Callable[[Sequence[Any], Any], dict[str, Any]]
-    Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], Kwargs], Any]
     CallFactory = Callable[[Any, Kwargs], "ProviderCall | None"]
 
+_time_ns = time.time_ns
 _SPAN_TYPE = SpanAttributeKey.SPAN_TYPE
 _PROVIDER = SpanAttributeKey.MODEL_PROVIDER
 _MESSAGE_FORMAT = SpanAttributeKey.MESSAGE_FORMAT
@@ -61,7 +71,16 @@ class SdkTypes:
             request it sent (``APIError``).
     """
 
-    __slots__ = ("async_raw", "async_stream", "error", "raw", "read_raw", "stream", "wrappers")
+    __slots__ = (
+        "async_raw",
+        "async_stream",
+        "error",
+        "raw",
+        "read_raw",
+        "stream",
+        "streams",
+        "wrappers",
+    )
 
     def __init__(
         self,
@@ -79,6 +98,7 @@ class SdkTypes:
         self.async_raw = async_raw
         self.read_raw = read_raw
         self.error = error
+        self.streams = (stream, async_stream)
         # Everything that is not a plain parsed result: one isinstance call rules them all out.
         self.wrappers: tuple[type[Any], ...] = (stream, async_stream, *raw, *async_raw)
 
@@ -114,7 +134,7 @@ class ProviderCall:
     usage; the caller's thread only keeps references.
 
     An integration binds the first three arguments (``functools.partial``), which leaves the
-    ``make_call(instance, kwargs)`` factory that :func:`call_wrapper` takes.
+    ``make_call(instance, kwargs)`` factory that :func:`trace_method` takes.
 
     Args:
         types: The SDK's result classes.
@@ -135,6 +155,7 @@ class ProviderCall:
         "request_body",
         "response_body",
         "send",
+        "stream_events",
         "types",
         "wants_response_body",
     )
@@ -143,6 +164,10 @@ class ProviderCall:
     rules: RequestRules
     #: The type of the call's span, a :class:`~tracewire.SpanType` value.
     span_type: str = SpanType.CHAT_MODEL
+    #: Builds a stream's span attributes from the data of its kept events, for an integration
+    #: whose streams are followed in place (:class:`StreamFollower`; a ``staticmethod``).
+    #: ``None`` puts a proxy around them instead, with the recorder :meth:`recorder` returns.
+    assemble_stream: Assemble | None = None
 
     def __init__(
         self, types: SdkTypes, name: str, body_is_result: bool, resource: Any, kwargs: Kwargs
@@ -165,6 +190,8 @@ class ProviderCall:
         self.wants_response_body = body_is_result and kwargs.get("stream") is not True
         self.response_body: bytes | None = None
         self.parsed: Any = None
+        #: The data of a followed stream's events, once it ended (see StreamFollower).
+        self.stream_events: tuple[Any, ...] | None = None
 
     def start(self) -> LiveSpan | NoOpSpan:
         """Start the call's span (not made current); called just before the SDK call.
@@ -196,7 +223,9 @@ class ProviderCall:
         raise NotImplementedError
 
     def recorder(self, stream: Any) -> StreamRecorder:
-        """Return a new recorder for the call's stream (usually a :class:`KeptEventsRecorder`).
+        """Return a new recorder for the call's stream, read through a proxy (see :meth:`follow`).
+
+        Usually a :class:`KeptEventsRecorder`.
 
         Args:
             stream: The SDK's ``Stream`` or ``AsyncStream``, not read yet.
@@ -231,6 +260,14 @@ class ProviderCall:
                 attributes.update(self.outputs_from_body(self.response_body))
             except Exception:  # noqa: BLE001 - reported by policy; the inputs are kept
                 report_internal_error("recording a call's result")
+        events = self.stream_events
+        if events is not None:
+            self.stream_events = None  # derived once, however often the call is pending
+            assemble: Assemble = self.assemble_stream  # type: ignore[assignment]  # it followed
+            try:
+                attributes.update(assemble(events, self.kwargs.get("model")))
+            except Exception:  # noqa: BLE001 - reported by policy; the inputs are kept
+                report_internal_error("recording a stream's result")
         return attributes
 
     def _record_inputs(self, span: LiveSpan, result: Any) -> None:
@@ -261,6 +298,8 @@ class ProviderCall:
             if self.response_body is not None:
                 span.end()
                 return result
+            if isinstance(result, self.types.streams):  # what finish would do, a frame sooner
+                return self.follow(span, result)
             return self.finish(span, result)
         except Exception:  # noqa: BLE001 - reported by policy; the caller gets the host's result
             with suppress(Exception):  # the original error is the one worth reporting
@@ -296,10 +335,8 @@ class ProviderCall:
             self.record(span, result)
             span.end()
             return result
-        if isinstance(result, types.stream):
-            return StreamProxy(result, span, self.recorder(result))
-        if isinstance(result, types.async_stream):
-            return AsyncStreamProxy(result, span, self.recorder(result))
+        if isinstance(result, types.streams):
+            return self.follow(span, result)
         if isinstance(result, types.async_raw):
             return AsyncRawResponseProxy(result, span, self.finish)
         if self.kwargs.get("stream") is not True and self.body_is_read(result):
@@ -307,55 +344,119 @@ class ProviderCall:
             return result
         return RawResponseProxy(result, span, self.finish)
 
+    def follow(self, span: LiveSpan, stream: Any) -> Any:
+        """Hand the span to what follows ``stream``; return what the caller reads it through.
 
-def _prepare(
-    make_call: CallFactory, instance: Any, kwargs: Kwargs
-) -> tuple[ProviderCall | None, Any]:
-    """Build the call and start its span; ``(None, None)`` leaves the call untraced."""
-    try:
-        call = make_call(instance, kwargs)
+        With :attr:`assemble_stream` set, that is the stream itself, followed in place by a
+        :class:`StreamFollower`; otherwise, or for a stream it cannot follow, a proxy.
+
+        Args:
+            span: The call's span, still open.
+            stream: The SDK's ``Stream`` or ``AsyncStream``, not read yet.
+        """
+        following = self.assemble_stream is not None
+        if isinstance(stream, self.types.stream):
+            if following and StreamFollower(stream, span, self).attached:
+                return stream
+            return StreamProxy(stream, span, self.recorder(stream))
+        if following and AsyncStreamFollower(stream, span, self).attached:
+            return stream
+        return AsyncStreamProxy(stream, span, self.recorder(stream))
+
+
+def trace_method(
+    patcher: Patcher,
+    integration: Integration,
+    owner: type,
+    name: str,
+    current: ContextVar[Any],
+    make_call: CallFactory,
+    *,
+    asynchronous: bool = False,
+) -> None:
+    """Replace the SDK method ``owner.name`` with one that traces each call as one span.
+
+    The replacement is a plain function (see :func:`traced_method`), not a wrapt wrapper as
+    :meth:`Patcher.wrap <tracewire.integration.Patcher.wrap>` makes: calling a method through it
+    costs one frame, where a wrapt wrapper adds a bound wrapper object, its ``enabled`` check and
+    the wrapper's own frame. It checks what those check: the patch is still in place and the
+    integration traces now.
+
+    Args:
+        patcher: The integration's patcher, which restores the method on undo.
+        integration: The integration that patches.
+        owner: The SDK class; the method may be inherited.
+        name: The method's name.
+        current: The integration's context variable holding the traced call running in this
+            context (``None`` outside one).
+        make_call: Builds the call from the method's instance and keyword arguments; ``None``
+            leaves this call untraced.
+        asynchronous: Whether the method is a coroutine function.
+    """
+    descriptor = next(vars(cls)[name] for cls in owner.__mro__ if name in vars(cls))
+    if type(descriptor) is FunctionType:  # not isinstance: a wrapt proxy passes that check
+        original: Callable[..., Any] = descriptor
+    else:  # wrapped by another library, say: bound to the instance as Python would bind it
+
+        def original(instance: Any, *args: Any, **kwargs: Any) -> Any:
+            return descriptor.__get__(instance, type(instance))(*args, **kwargs)
+
+    factory = traced_async_method if asynchronous else traced_method
+    traced = factory(patcher, integration, original, current, make_call)
+    update_wrapper(traced, descriptor)
+    patcher.replace(owner, name, traced)
+
+
+def traced_method(
+    patcher: Patcher,
+    integration: Integration,
+    original: Callable[..., Any],
+    current: ContextVar[Any],
+    make_call: CallFactory,
+) -> Callable[..., Any]:
+    """Return a function to put in place of the SDK method ``original``, tracing each call.
+
+    It calls ``original`` untouched unless ``patcher`` is live, ``integration`` logs traces,
+    and no other traced call of the integration is running in this context. (Tracing being
+    disabled or suppressed, ``Integration.should_trace``'s other checks, makes the span a no-op
+    one when it starts.) The SDK call itself sits outside
+    every ``try`` that could swallow its exception, and the span is the active one while it
+    runs, so spans started inside nest under it.
+
+    Args:
+        patcher: The integration's patcher.
+        integration: The integration.
+        original: The SDK's function, called with the instance first.
+        current: As for :func:`trace_method`.
+        make_call: As for :func:`trace_method`.
+
+    Returns:
+        The function, for ``patcher.replace``.
+    """
+
+    def traced(instance: Any, *args: Any, **kwargs: Any) -> Any:
+        # Integration.should_trace, inline and without what begin_span checks again: this runs
+        # on every call. The patcher is live exactly while the integration is on.
+        if current.get() is not None or not (patcher._live and integration._log_traces):
+            return original(instance, *args, **kwargs)
+        try:
+            call = make_call(instance, kwargs)
+            # Any: the identity checks against NO_OP_SPAN below are what tell the two apart.
+            span: Any = NO_OP_SPAN if call is None else call.start()
+        except Exception:  # noqa: BLE001 - reported by policy; the host call runs untraced
+            report_internal_error("preparing a traced SDK call")
+            call = None
         if call is None:
-            return None, None
-        span = call.start()
+            return original(instance, *args, **kwargs)
         if span is NO_OP_SPAN:
             # Not recorded (sampled out): the method gets its arguments as the caller passed
             # them. What the call added for its span (an OpenAI stream's usage request) would
             # reach the caller unhidden.
             call.send = kwargs
-        return call, span
-    except Exception:  # noqa: BLE001 - reported by policy; the host call runs untraced
-        report_internal_error("preparing a traced SDK call")
-        return None, None
-
-
-def call_wrapper(current: ContextVar[Any], make_call: CallFactory) -> Wrapper:
-    """Return a wrapt wrapper that traces each call of a synchronous SDK method as one span.
-
-    The SDK call itself sits outside every ``try`` that could swallow its exception, and the
-    span is the active one while it runs, so spans started inside nest under it.
-
-    Args:
-        current: The integration's context variable holding the traced call running in this
-            context (``None`` outside one).
-        make_call: Builds the call from the method's instance and keyword arguments; ``None``
-            leaves this call untraced.
-
-    Returns:
-        The wrapper, for :meth:`Patcher.wrap <tracewire.integration.Patcher.wrap>`.
-    """
-
-    def wrapper(
-        wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: Kwargs
-    ) -> Any:
-        if current.get() is not None:
-            return wrapped(*args, **kwargs)
-        call, span = _prepare(make_call, instance, kwargs)
-        if call is None:
-            return wrapped(*args, **kwargs)
         call_token = current.set(call)
         span_token = ACTIVE_SPAN.set(span)
         try:
-            result = wrapped(*args, **call.send)
+            result = original(instance, *args, **call.send)
         except BaseException as error:
             ACTIVE_SPAN.reset(span_token)
             current.reset(call_token)
@@ -368,32 +469,38 @@ def call_wrapper(current: ContextVar[Any], make_call: CallFactory) -> Wrapper:
             return result  # not recording (suppressed, disabled, sampled out)
         return call.returned(span, result)
 
-    return wrapper
+    return traced
 
 
-def async_call_wrapper(current: ContextVar[Any], make_call: CallFactory) -> Wrapper:
-    """Return a wrapt wrapper that traces each call of a coroutine SDK method as one span.
+def traced_async_method(
+    patcher: Patcher,
+    integration: Integration,
+    original: Callable[..., Any],
+    current: ContextVar[Any],
+    make_call: CallFactory,
+) -> Callable[..., Any]:
+    """Return a coroutine function to put in place of the SDK coroutine method ``original``.
 
-    Args:
-        current: As for :func:`call_wrapper`.
-        make_call: As for :func:`call_wrapper`.
-
-    Returns:
-        The wrapper (a coroutine function), for ``Patcher.wrap``.
+    Args: as for :func:`traced_method`.
     """
 
-    async def wrapper(
-        wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: Kwargs
-    ) -> Any:
-        if current.get() is not None:
-            return await wrapped(*args, **kwargs)
-        call, span = _prepare(make_call, instance, kwargs)
+    async def traced(instance: Any, *args: Any, **kwargs: Any) -> Any:
+        if current.get() is not None or not (patcher._live and integration._log_traces):
+            return await original(instance, *args, **kwargs)
+        try:  # as in traced_method
+            call = make_call(instance, kwargs)
+            span: Any = NO_OP_SPAN if call is None else call.start()
+        except Exception:  # noqa: BLE001 - reported by policy; the host call runs untraced
+            report_internal_error("preparing a traced SDK call")
+            call = None
         if call is None:
-            return await wrapped(*args, **kwargs)
+            return await original(instance, *args, **kwargs)
+        if span is NO_OP_SPAN:
+            call.send = kwargs
         call_token = current.set(call)
         span_token = ACTIVE_SPAN.set(span)
         try:
-            result = await wrapped(*args, **call.send)
+            result = await original(instance, *args, **call.send)
         except BaseException as error:
             ACTIVE_SPAN.reset(span_token)
             current.reset(call_token)
@@ -406,7 +513,7 @@ def async_call_wrapper(current: ContextVar[Any], make_call: CallFactory) -> Wrap
             return result
         return call.returned(span, result)
 
-    return wrapper
+    return traced
 
 
 def capture_bodies(patcher: Patcher, response_class: Any, current: ContextVar[Any]) -> None:
@@ -558,3 +665,179 @@ class KeptEventsRecorder(StreamRecorder):
         # Only what the export thread needs waits for it; the recorder, and the SDK's decoder
         # it holds, go with the stream.
         span._record_later(partial(self.assemble, kept, self.request_model))
+
+
+class StreamFollower(KeptEventsRecorder):
+    """Follows a Stainless SDK stream from inside, so that the caller gets the SDK's own object.
+
+    A :class:`StreamProxy` stands between the caller and the stream. The follower instead takes
+    the place of two of the stream's own attributes: its event decoder (``_decoder``, where it
+    keeps each event, as a :class:`KeptEventsRecorder` does) and its item iterator
+    (``_iterator``), which every way of reading the stream pulls from (a ``for`` loop, ``next()``,
+    an SDK helper reading it). The span ends when that iterator is exhausted or raises, when the
+    caller closes the stream or leaves its ``with`` block (see :func:`follow_stream_closes`), or
+    when the follower is freed with the stream: a stream dropped unread or half read ends its
+    span with what arrived. (Where the SDK's iterator refers to its stream, as in anthropic 1.0,
+    only the garbage collector frees a dropped stream.)
+
+    It costs the caller's thread less than a proxy: fewer objects, and between the caller and the
+    SDK only one generator, which the interpreter resumes once per item.
+
+    When the stream ends, the data of its events goes to the call (``stream_events``), whose
+    pending derivation builds the span's outputs from them with ``call.assemble_stream`` on the
+    export thread.
+
+    Check :attr:`attached` after creating one: it is ``False`` for a stream without both
+    attributes (a future SDK that reads differently), which was left untouched and needs a
+    proxy instead.
+
+    Args:
+        stream: A ``Stream`` (or, for :class:`AsyncStreamFollower`, an ``AsyncStream``) of a
+            Stainless SDK that nothing has read yet.
+        span: The stream's span, which the follower now owns and ends.
+        call: The traced call that returned the stream; its ``assemble_stream`` is set.
+    """
+
+    #: Whether the follower took its place in the stream (see above).
+    attached = False
+
+    def __init__(self, stream: Any, span: LiveSpan, call: ProviderCall) -> None:
+        # KeptEventsRecorder.__init__'s work, inline: this runs once per stream, and each frame
+        # costs (see ProviderCall.__init__).
+        decoder = getattr(stream, "_decoder", None)
+        if decoder is None:
+            return
+        self._decoder = decoder
+        self.call = call
+        self.events = []
+        self.copies_items = self.wants_items = False
+        #: What :func:`~tracewire._streams.end_stream` reads and updates.
+        self.span = span
+        self.first_item_ns: int | None = None
+        self.ended = False
+        stream._decoder = self
+        # Read after the decoder is replaced: newer SDKs make the iterator on first use, from a
+        # copy of the stream, which then holds the follower too.
+        items = getattr(stream, "_iterator", None)
+        if items is None:
+            stream._decoder = decoder
+            return
+        stream._iterator = self._follow(items)
+        self.attached = True
+
+    def _follow(self, items: Iterator[Any]) -> Iterator[Any]:
+        """The SDK's items, passed on untouched; the span ends when they do."""
+        try:
+            for item in items:
+                self.first_item_ns = _time_ns()
+                yield item
+                break
+            # Delegated: the interpreter passes each further item on, no loop runs here.
+            yield from items
+        except GeneratorExit:
+            raise  # dropped or closed by the caller: ended then by __del__ or by close()
+        except BaseException as error:
+            end_stream(self, self, StreamEnd.ERROR, error)
+            raise
+        end_stream(self, self, StreamEnd.EXHAUSTED, None)
+
+    def on_end(self, span: LiveSpan, end: str, error: BaseException | None) -> None:
+        # Only the events' data strings wait for the export thread (see KeptEventsRecorder).
+        kept = self.events = tuple(map(_EVENT_DATA, self.events))
+        call = self.call
+        call.stream_events = kept
+        if span._later is not call:
+            # The call's derivation already ran (something read the span), or others are
+            # pending with it: the events need it (again). It derives them once.
+            span._record_later(call)
+
+    def end(self, end: str) -> None:
+        """End the span because the caller stopped reading (``"closed"`` or ``"exited"``)."""
+        end_stream(self, self, end, None)
+
+    def __del__(self) -> None:
+        # The stream is gone (only it and its iterator hold the follower): end with what arrived.
+        # At interpreter exit the exit flush has already closed the span; nothing is left to do.
+        if self.attached and not self.ended and not sys.is_finalizing():
+            end_stream(self, self, StreamEnd.GARBAGE_COLLECTED, None)
+
+
+class AsyncStreamFollower(StreamFollower):
+    """Follows an ``AsyncStream`` of a Stainless SDK; see :class:`StreamFollower`."""
+
+    async def _follow(self, items: AsyncIterator[Any]) -> AsyncIterator[Any]:  # type: ignore[override]
+        """The SDK's items, passed on untouched; the span ends when they do."""
+        try:
+            async for item in items:
+                if self.first_item_ns is None:
+                    self.first_item_ns = _time_ns()
+                yield item
+        except GeneratorExit:
+            raise  # dropped or closed by the caller: ended then by __del__ or by close()
+        except BaseException as error:
+            end_stream(self, self, StreamEnd.ERROR, error)
+            raise
+        end_stream(self, self, StreamEnd.EXHAUSTED, None)
+
+
+def _end_followed(stream: Any, end: str) -> None:
+    follower = getattr(stream, "_decoder", None)
+    if isinstance(follower, StreamFollower):
+        try:
+            follower.end(end)
+        except Exception:  # noqa: BLE001 - reported by policy; the caller's close went through
+            report_internal_error("ending a closed stream's span")
+
+
+def follow_stream_closes(patcher: Patcher, types: SdkTypes) -> None:
+    """End the span of a followed stream when the caller closes it or leaves its ``with`` block.
+
+    ``close()`` and ``__exit__`` / ``__aexit__`` of the SDK's stream classes are replaced with
+    plain functions, not wrapt wrappers, which tracing being suppressed would skip: a stream
+    traced before ends its span when closed inside ``tracewire.tracing.suppress()``. For a stream
+    nobody follows they only add a lookup of its ``_decoder``. Once the integration is disabled
+    (the SDK's own methods restored), a followed stream ends its span when it is dropped.
+
+    Args:
+        patcher: The integration's patcher.
+        types: The SDK's result classes (``stream`` and ``async_stream`` are patched).
+    """
+    stream_class, async_stream_class = types.stream, types.async_stream
+    close = vars(stream_class).get("close")
+    exit_ = vars(stream_class).get("__exit__")
+    aclose = vars(async_stream_class).get("close")
+    aexit = vars(async_stream_class).get("__aexit__")
+    if close is None or exit_ is None or aclose is None or aexit is None:
+        # A followed stream closed then ends its span when dropped, not at once.
+        log().debug("tracewire: %s has no close or exit to follow", stream_class)
+        return
+
+    def close_stream(stream: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return close(stream, *args, **kwargs)
+        finally:
+            _end_followed(stream, StreamEnd.CLOSED)
+
+    def exit_stream(stream: Any, *args: Any, **kwargs: Any) -> Any:
+        # Ended first: the SDK's __exit__ calls close(), which would end it as "closed".
+        _end_followed(stream, StreamEnd.EXITED)
+        return exit_(stream, *args, **kwargs)
+
+    async def close_async_stream(stream: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await aclose(stream, *args, **kwargs)
+        finally:
+            _end_followed(stream, StreamEnd.CLOSED)
+
+    async def exit_async_stream(stream: Any, *args: Any, **kwargs: Any) -> Any:
+        _end_followed(stream, StreamEnd.EXITED)
+        return await aexit(stream, *args, **kwargs)
+
+    for owner, name, original, replacement in (
+        (stream_class, "close", close, close_stream),
+        (stream_class, "__exit__", exit_, exit_stream),
+        (async_stream_class, "close", aclose, close_async_stream),
+        (async_stream_class, "__aexit__", aexit, exit_async_stream),
+    ):
+        update_wrapper(replacement, original)
+        patcher.replace(owner, name, replacement)

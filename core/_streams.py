@@ -20,9 +20,17 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Generator, Iterator
     from types import TracebackType
-    from typing import Any
+    from typing import Any, Protocol
 
     from tracewire._span import LiveSpan
+
+    class StreamProgress(Protocol):
+        """What is known of a stream being read: its span, its first item, whether it ended."""
+
+        span: LiveSpan
+        first_item_ns: int | None
+        ended: bool
+
 
 _time_ns = time.time_ns
 
@@ -110,8 +118,17 @@ def _record(state: _StreamState, item: Any) -> bool:
         return True
 
 
-def _end(state: _StreamState, end: str, error: BaseException | None) -> None:
-    """Write the recorder's result and end the span; only the first call has an effect."""
+def end_stream(
+    state: StreamProgress, recorder: StreamRecorder, end: str, error: BaseException | None
+) -> None:
+    """Write the recorder's result and end the span; only the first call has an effect.
+
+    Args:
+        state: What is known of the stream so far (its span, first item, whether it ended).
+        recorder: The stream's recorder.
+        end: How the stream ended, a :class:`StreamEnd` value.
+        error: The exception the stream raised, for ``"error"``.
+    """
     if state.ended:
         return
     state.ended = True
@@ -119,7 +136,7 @@ def _end(state: _StreamState, end: str, error: BaseException | None) -> None:
     if span._end_time_ns is not None:
         return  # already closed for us, e.g. the trace was evicted as never finished
     try:
-        state.recorder.on_end(span, end, error)
+        recorder.on_end(span, end, error)
     except Exception:  # noqa: BLE001 - reported by policy; the span is still ended below
         report_internal_error("recording a stream's result")
     try:
@@ -160,10 +177,10 @@ class _Items:
             try:
                 item = next(self._iterator)
             except StopIteration:
-                _end(state, StreamEnd.EXHAUSTED, None)
+                end_stream(state, state.recorder, StreamEnd.EXHAUSTED, None)
                 raise
             except BaseException as error:
-                _end(state, StreamEnd.ERROR, error)
+                end_stream(state, state.recorder, StreamEnd.ERROR, error)
                 raise
             # What _record does, inline: this runs once per chunk.
             if state.first_item_ns is None:
@@ -179,7 +196,7 @@ class _Items:
         # Dropped unfinished, with the proxy or after it: end with what arrived.
         state = self._state
         if not state.ended and not sys.is_finalizing():
-            _end(state, StreamEnd.GARBAGE_COLLECTED, None)
+            end_stream(state, state.recorder, StreamEnd.GARBAGE_COLLECTED, None)
 
 
 def _passed_on(iterator: Iterator[Any], state: _StreamState) -> Generator[Any, None, None]:
@@ -203,13 +220,13 @@ def _passed_on(iterator: Iterator[Any], state: _StreamState) -> Generator[Any, N
         except GeneratorExit:
             raise  # dropped or closed by the caller: the finally below
         except BaseException as error:
-            _end(state, StreamEnd.ERROR, error)
+            end_stream(state, state.recorder, StreamEnd.ERROR, error)
             raise
-        _end(state, StreamEnd.EXHAUSTED, None)
+        end_stream(state, state.recorder, StreamEnd.EXHAUSTED, None)
     finally:
         # Dropped unfinished (read or not), with the proxy or after it: end with what arrived.
         if not state.ended and not sys.is_finalizing():
-            _end(state, StreamEnd.GARBAGE_COLLECTED, None)
+            end_stream(state, state.recorder, StreamEnd.GARBAGE_COLLECTED, None)
 
 
 class _StreamProxyBase(wrapt.ObjectProxy):  # type: ignore[type-arg]
@@ -220,7 +237,8 @@ class _StreamProxyBase(wrapt.ObjectProxy):  # type: ignore[type-arg]
         self._self_state = _StreamState(span, recorder)
 
     def _self_end(self, end: str, error: BaseException | None) -> None:
-        _end(self._self_state, end, error)
+        state = self._self_state
+        end_stream(state, state.recorder, end, error)
 
 
 class StreamProxy(_StreamProxyBase):
@@ -307,7 +325,7 @@ class AsyncStreamProxy(_StreamProxyBase):
         # interpreter exit the exit flush has already closed its span; nothing is left to do.
         state = getattr(self, "_self_state", None)
         if state is not None and not state.ended and not sys.is_finalizing():
-            _end(state, StreamEnd.GARBAGE_COLLECTED, None)
+            end_stream(state, state.recorder, StreamEnd.GARBAGE_COLLECTED, None)
 
     def __aiter__(self) -> AsyncStreamProxy:
         return self

@@ -12,14 +12,13 @@ from tracewire._integration import Integration
 from tracewire._sdk_calls import (
     ProviderCall,
     SdkTypes,
-    async_call_wrapper,
-    call_wrapper,
     capture_bodies,
+    follow_stream_closes,
+    trace_method,
 )
-from tracewire._streams import AsyncStreamProxy, StreamProxy
 from tracewire.anthropic._requests import REQUESTS
 from tracewire.anthropic._responses import message_body_attributes, record_message
-from tracewire.anthropic._streams import MessageStreamRecorder
+from tracewire.anthropic._streams import MessageStreamRecorder, message_attributes
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -33,7 +32,6 @@ if TYPE_CHECKING:
     Wrapped = Callable[..., Any]
     Args = tuple[Any, ...]
     Kwargs = dict[str, Any]
-    Wrapper = Callable[[Wrapped, Any, Args, Kwargs], Any]
     Target = tuple[str, str, "str | None", bool]
 
 SPAN_NAME = "anthropic.messages.create"
@@ -110,6 +108,7 @@ class AnthropicIntegration(Integration):
         for module_name, targets in grouped.items():
             patcher.when_imported(module_name, partial(self._patch_module, patcher, targets))
         patcher.when_imported("anthropic._response", partial(_capture_bodies, patcher))
+        follow_stream_closes(patcher, self._types)
 
     def _patch_module(self, patcher: Patcher, targets: list[Target], module: ModuleType) -> None:
         for class_name, method, span_name, required in targets:
@@ -121,21 +120,33 @@ class AnthropicIntegration(Integration):
                     )
                 log().debug("tracewire: no %s.%s.%s here", module.__name__, class_name, method)
                 continue
-            patcher.wrap(owner, method, self._wrapper_for(class_name, method, span_name))
+            self._patch_method(patcher, owner, method, span_name)
 
-    def _wrapper_for(self, class_name: str, method: str, span_name: str | None) -> Wrapper:
-        if method == "__enter__":
-            return call_wrapper(_INSIDE_CALL, self._helper_call)
-        if method == "__aenter__":
-            return async_call_wrapper(_INSIDE_CALL, self._helper_call)
+    def _patch_method(
+        self, patcher: Patcher, owner: type, method: str, span_name: str | None
+    ) -> None:
+        if method in ("__enter__", "__aenter__"):
+            asynchronous = method == "__aenter__"
+            trace_method(
+                patcher,
+                self,
+                owner,
+                method,
+                _INSIDE_CALL,
+                self._helper_call,
+                asynchronous=asynchronous,
+            )
+            return
         assert span_name is not None  # every resource method's row names its span
         if method == "stream":  # a plain method in both classes: it only builds the manager
-            return partial(_remember_request, span_name)
+            patcher.wrap(owner, method, partial(_remember_request, span_name))
+            return
         assert self._types is not None  # set by patch() before any module is patched
         make_call = partial(_Call, self._types, span_name, method == "create")
-        if class_name.startswith("Async"):
-            return async_call_wrapper(_INSIDE_CALL, make_call)
-        return call_wrapper(_INSIDE_CALL, make_call)
+        asynchronous = owner.__name__.startswith("Async")
+        trace_method(
+            patcher, self, owner, method, _INSIDE_CALL, make_call, asynchronous=asynchronous
+        )
 
     def _helper_call(self, manager: Any, kwargs: Kwargs) -> _HelperCall | None:
         """The call a ``messages.stream()`` manager's ``__enter__`` makes, if stream() built it."""
@@ -177,6 +188,7 @@ class _Call(ProviderCall):
     __slots__ = ()
 
     rules = REQUESTS
+    assemble_stream = staticmethod(message_attributes)
 
     def record(self, span: LiveSpan, result: Any) -> None:
         record_message(span, result, self.kwargs.get("model"))
@@ -199,21 +211,19 @@ class _HelperCall(_Call):
     __slots__ = ()
 
     def finish(self, span: LiveSpan, result: Any) -> Any:
-        """Hand the span to a proxy around the helper's raw event stream; return the helper.
+        """Follow the helper's raw event stream with the span; return the helper.
 
         Every way of reading a ``MessageStream`` (iterating it, ``text_stream``,
         ``until_done()``, ``get_final_message()``) pulls from its ``_raw_stream``, and its
-        ``close()`` closes that: the proxy sees every event and ends the span exactly once. The
-        helper has not read from the raw stream yet when its manager returns it.
+        ``close()`` closes that: following it sees every event and ends the span exactly once.
+        The helper has not read from the raw stream yet when its manager returns it.
         """
         types = self.types
         raw_stream = getattr(result, "_raw_stream", None)
-        if isinstance(raw_stream, types.stream):
-            recorder = self.recorder(raw_stream)
-            result._raw_stream = StreamProxy(raw_stream, span, recorder)
-        elif isinstance(raw_stream, types.async_stream):
-            recorder = self.recorder(raw_stream)
-            result._raw_stream = AsyncStreamProxy(raw_stream, span, recorder)
+        if isinstance(raw_stream, (types.stream, types.async_stream)):
+            followed = self.follow(span, raw_stream)
+            if followed is not raw_stream:  # a proxy: the helper reads through it
+                result._raw_stream = followed
         else:  # a future SDK that reads differently: record the request, not a stream
             log().debug("tracewire: anthropic %s has no raw stream", type(result).__name__)
             span.end()

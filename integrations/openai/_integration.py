@@ -15,9 +15,8 @@ from tracewire._json import snapshot
 from tracewire._sdk_calls import (
     ProviderCall,
     SdkTypes,
-    async_call_wrapper,
-    call_wrapper,
     capture_bodies,
+    trace_method,
 )
 from tracewire._streams import AsyncStreamProxy, StreamEnd, StreamProxy
 from tracewire.openai._requests import REQUESTS, add_usage_request
@@ -226,8 +225,9 @@ class OpenAIIntegration(Integration):
             seen.add((id(owner), method))
             is_async = owner.__name__.startswith("Async")
             make_call = partial(_Call, self, api)
-            wrap = async_call_wrapper if is_async else call_wrapper
-            patcher.wrap(owner, method, wrap(_INSIDE_CALL, make_call))
+            trace_method(
+                patcher, self, owner, method, _INSIDE_CALL, make_call, asynchronous=is_async
+            )
 
 
 class _Call(ProviderCall):

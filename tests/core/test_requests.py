@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 
 import tracewire
+from tracewire._integration import Integration
 from tracewire._patching import Patcher
 from tracewire._requests import RequestRules
-from tracewire._sdk_calls import ProviderCall, SdkTypes, call_wrapper, capture_bodies
+from tracewire._sdk_calls import ProviderCall, SdkTypes, capture_bodies, trace_method, traced_method
 from tracewire._streams import StreamRecorder
 from tracewire.entities import LiveSpan, SpanStatusCode
 from tracewire.tracing.constant import SpanAttributeKey
@@ -101,6 +102,13 @@ class ToyCall(ProviderCall):
         raise NotImplementedError
 
 
+class ToyIntegration(Integration):
+    name = "toy_requests"
+
+
+INTEGRATION = ToyIntegration()
+
+
 def make_call(client: Any, kwargs: dict[str, Any]) -> ToyCall:
     return ToyCall(TYPES, "toy.create", False, client, kwargs)
 
@@ -110,7 +118,7 @@ def client() -> Iterator[Client]:
     """A client whose requests' bodies reach the traced call, and whose ``create`` is traced."""
     patcher = Patcher(lambda: True)
     capture_bodies(patcher, Response, CURRENT)
-    patcher.wrap(Client, "create", call_wrapper(CURRENT, make_call))
+    trace_method(patcher, INTEGRATION, Client, "create", CURRENT, make_call)
     yield Client()
     patcher.undo()
 
@@ -237,8 +245,10 @@ def test_an_argument_missing_from_the_body_is_left_out(last_trace: LastTrace) ->
         call.request_body = b'{"model": "m"}'  # an SDK that renamed `messages` on the wire
         return "answer"
 
-    wrapper = call_wrapper(CURRENT, make_call)
-    wrapper(create, None, (), {"model": "m", "messages": ["hi"]})
+    method = traced_method(
+        Patcher(lambda: True), INTEGRATION, lambda _, **kwargs: create(**kwargs), CURRENT, make_call
+    )
+    method(None, model="m", messages=["hi"])
 
     assert only_span(last_trace).inputs == {"model": "m"}
 

@@ -15,17 +15,21 @@ from contextvars import ContextVar
 from typing import Any
 
 import pytest
+import wrapt
 
 import tracewire
 from tracewire import _errors
+from tracewire._integration import Integration
+from tracewire._patching import Patcher
 from tracewire._raw import AsyncRawResponseProxy, RawResponseProxy
 from tracewire._requests import RequestRules, is_given
 from tracewire._sdk_calls import (
     KeptEventsRecorder,
     ProviderCall,
     SdkTypes,
-    async_call_wrapper,
-    call_wrapper,
+    trace_method,
+    traced_async_method,
+    traced_method,
 )
 from tracewire._streams import StreamProxy, StreamRecorder
 from tracewire.entities import LiveSpan
@@ -134,14 +138,25 @@ class ToyCall(ProviderCall):
 CURRENT: ContextVar[ProviderCall | None] = ContextVar("toy_call", default=None)
 
 
+class ToyIntegration(Integration):
+    name = "toy_calls"
+
+
+INTEGRATION = ToyIntegration()
+
+
 def make_call(instance: Any, kwargs: dict[str, Any]) -> ToyCall:
     return ToyCall(TYPES, "toy.create", False, instance, kwargs)
 
 
-def traced(function: Callable[..., Any]) -> Callable[..., Any]:
-    """``function`` wrapped the way an integration wraps an SDK method (no wrapt needed here)."""
-    wrapper = call_wrapper(CURRENT, make_call)
-    return lambda **kwargs: wrapper(function, None, (), kwargs)
+def traced(
+    function: Callable[..., Any], make: Callable[[Any, dict[str, Any]], Any] = make_call
+) -> Callable[..., Any]:
+    """``function`` traced the way an integration traces an SDK method (keyword arguments only)."""
+    method = traced_method(
+        Patcher(lambda: True), INTEGRATION, lambda _, **kwargs: function(**kwargs), CURRENT, make
+    )
+    return lambda **kwargs: method(None, **kwargs)
 
 
 def only_span(last_trace: LastTrace) -> Any:
@@ -194,6 +209,29 @@ def test_plain_result_is_recorded_with_provider_parameters_and_tools(
 
 def test_stream_gets_a_proxy_that_records_it(last_trace: LastTrace) -> None:
     result = traced(lambda **kwargs: Stream(["a", "b"]))(stream=True)
+
+    assert isinstance(result, StreamProxy)
+    assert list(result) == ["a", "b"]
+    assert only_span(last_trace).outputs == "ab"
+
+
+class FollowingToyCall(ToyCall):
+    """A call whose streams are followed in place where they can be."""
+
+    __slots__ = ()
+
+    assemble_stream = staticmethod(lambda events, model: {})
+
+
+def test_a_stream_without_decoder_and_iterator_is_read_through_a_proxy_instead(
+    last_trace: LastTrace,
+) -> None:
+    create = traced(
+        lambda **kwargs: Stream(["a", "b"]),
+        lambda instance, kwargs: FollowingToyCall(TYPES, "toy.create", False, None, kwargs),
+    )
+
+    result = create(stream=True)
 
     assert isinstance(result, StreamProxy)
     assert list(result) == ["a", "b"]
@@ -255,13 +293,14 @@ def test_async_raw_response_is_recorded_when_the_caller_awaits_parse(
     last_trace: LastTrace,
 ) -> None:
     raw = AsyncRawResponse(Message("hello"))
-    wrapper = async_call_wrapper(CURRENT, make_call)
 
-    async def create(**kwargs: Any) -> Any:
+    async def create(instance: Any, **kwargs: Any) -> Any:
         return raw
 
+    method = traced_async_method(Patcher(lambda: True), INTEGRATION, create, CURRENT, make_call)
+
     async def run() -> Any:
-        result = await wrapper(create, None, (), {})
+        result = await method(None)
         assert isinstance(result, AsyncRawResponseProxy)
         return await result.parse()
 
@@ -278,9 +317,9 @@ def test_a_traced_call_inside_another_makes_no_second_span(last_trace: LastTrace
 
 
 def test_make_call_returning_none_leaves_the_call_untraced(fresh_tracer: Any) -> None:
-    wrapper = call_wrapper(CURRENT, lambda instance, kwargs: None)
+    create = traced(lambda: "result", lambda instance, kwargs: None)
 
-    assert wrapper(lambda: "result", None, (), {}) == "result"
+    assert create() == "result"
     tracewire.flush()
     assert fresh_tracer.list_traces() == []
 
@@ -291,16 +330,16 @@ def test_a_bug_in_make_call_is_logged_and_the_call_runs_untraced(
     def broken(instance: Any, kwargs: dict[str, Any]) -> ProviderCall:
         raise RuntimeError("bug in make_call")
 
-    wrapper = call_wrapper(CURRENT, broken)
+    create = traced(lambda: "result", broken)
     monkeypatch.setattr(_errors, "_reported", set())
     monkeypatch.setenv("TRACEWIRE_STRICT", "0")
 
-    assert wrapper(lambda: "result", None, (), {}) == "result"
+    assert create() == "result"
     assert "preparing a traced SDK call" in caplog.text
 
     monkeypatch.setenv("TRACEWIRE_STRICT", "1")
     with pytest.raises(RuntimeError, match="bug in make_call"):
-        wrapper(lambda: "result", None, (), {})
+        create()
 
 
 class ServerSentEvent:
@@ -471,3 +510,62 @@ def test_a_stream_without_a_decoder_is_left_as_it_is() -> None:
     assert not hasattr(stream, "_decoder")
     with pytest.raises(AttributeError):
         recorder.framing  # type: ignore[attr-defined]  # noqa: B018 - stands in for no decoder
+
+
+class Resource:
+    def create(self, **kwargs: Any) -> Message:
+        """Create a message."""
+        return Message(kwargs.get("text", "hello"))
+
+
+@pytest.fixture
+def patcher() -> Iterator[Patcher]:
+    patcher = Patcher(lambda: True)
+    yield patcher
+    patcher.undo()
+
+
+def test_a_traced_method_keeps_the_sdk_methods_name_and_doc(patcher: Patcher) -> None:
+    original = vars(Resource)["create"]
+
+    trace_method(patcher, INTEGRATION, Resource, "create", CURRENT, make_call)
+
+    assert Resource.create.__name__ == "create"
+    assert Resource.create.__doc__ == "Create a message."
+    assert Resource.create.__wrapped__ is original  # type: ignore[attr-defined]
+
+
+def test_a_traced_method_kept_past_undo_calls_the_original_untraced(
+    patcher: Patcher, fresh_tracer: Any
+) -> None:
+    trace_method(patcher, INTEGRATION, Resource, "create", CURRENT, make_call)
+    create = Resource().create  # a reference taken while patched, as a caller may keep one
+
+    patcher.undo()
+
+    assert create(text="after").text == "after"
+    tracewire.flush()
+    assert fresh_tracer.list_traces() == []
+
+
+def test_a_method_another_library_wrapped_first_is_traced_through_its_wrapper(
+    patcher: Patcher, last_trace: LastTrace
+) -> None:
+    seen: list[Any] = []
+
+    def theirs(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        seen.append(instance)
+        return wrapped(*args, **kwargs)
+
+    original = vars(Resource)["create"]
+    Resource.create = wrapt.FunctionWrapper(original, theirs)  # type: ignore[method-assign]
+    try:
+        trace_method(patcher, INTEGRATION, Resource, "create", CURRENT, make_call)
+        resource = Resource()
+
+        assert resource.create(text="hi").text == "hi"
+    finally:
+        patcher.undo()
+        Resource.create = original  # type: ignore[method-assign]
+    assert seen == [resource]
+    assert only_span(last_trace).outputs == "hi"

@@ -18,10 +18,20 @@ MODEL = "claude-opus-4-7"
 MAX_TOKENS = 64
 
 
+# Replaced besides the traced methods: what ends a followed stream's span when it is closed.
+_STREAM_CLOSES = (
+    ("anthropic._streaming", "Stream", "close"),
+    ("anthropic._streaming", "Stream", "__exit__"),
+    ("anthropic._streaming", "AsyncStream", "close"),
+    ("anthropic._streaming", "AsyncStream", "__aexit__"),
+)
+
+
 def patched_methods() -> dict[str, Any]:
     """Every patched attribute, as stored on its class (not bound), keyed by target."""
     found = {}
-    for module_name, class_name, method, _span_name, _required in _integration._TARGETS:
+    targets = [(module, cls, method) for module, cls, method, _, _ in _integration._TARGETS]
+    for module_name, class_name, method in [*targets, *_STREAM_CLOSES]:
         owner = getattr(importlib.import_module(module_name), class_name)
         if hasattr(owner, method):  # optional targets are missing from some SDK versions
             found[f"{module_name}.{class_name}.{method}"] = vars(owner).get(method)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import gc
 import json
 from typing import Any
 
@@ -17,8 +19,19 @@ MODEL = "claude-opus-4-7"
 MAX_TOKENS = 64
 
 
+# Newer SDKs make a stream's iterator from a copy of the stream, so that a dropped stream is freed
+# at once; in older ones the iterator refers to the stream, and only the garbage collector frees it.
+FREED_AT_ONCE = isinstance(vars(anthropic.Stream).get("_iterator"), functools.cached_property)
+
+
 def stream(client: Any, messages: Any) -> Any:
     return client.messages.create(
+        model=MODEL, max_tokens=MAX_TOKENS, messages=messages, system="You are terse.", stream=True
+    )
+
+
+async def async_stream(async_client: Any, messages: Any) -> Any:
+    return await async_client.messages.create(
         model=MODEL, max_tokens=MAX_TOKENS, messages=messages, system="You are terse.", stream=True
     )
 
@@ -38,6 +51,34 @@ def test_stream_is_still_an_sdk_stream(client: Any, messages: Any) -> None:
 
     assert isinstance(result, anthropic.Stream)
     result.close()
+
+
+@pytest.mark.vcr("messages_stream.yaml")
+def test_stream_is_the_sdks_own_object_not_a_proxy(client: Any, messages: Any) -> None:
+    result = stream(client, messages)
+
+    assert type(result) is anthropic.Stream
+    result.close()
+
+
+@pytest.mark.vcr("messages_stream_overloaded.yaml")
+def test_an_error_event_mid_stream_reaches_the_caller_and_marks_the_span(
+    client: Any, messages: Any, last_trace: Any
+) -> None:
+    events = stream(client, messages)
+    seen: list[str] = []
+    with pytest.raises(anthropic.APIStatusError) as raised:
+        seen.extend(event.type for event in events)  # keeps what came before the error
+
+    assert seen == ["message_start", "content_block_start", "content_block_delta"]
+    span = last_trace().data.spans[0]
+    assert span.status.status_code == SpanStatusCode.ERROR
+    assert span.attributes["tracewire.stream.end"] == "error"
+    (exception,) = span.events
+    assert exception.name == "exception"
+    assert exception.attributes["exception.type"] == type(raised.value).__name__
+    assert exception.attributes["exception.message"] == str(raised.value)
+    assert span.outputs["content"] == [{"type": "text", "text": "Hello"}]
 
 
 @pytest.mark.vcr("messages_stream.yaml")
@@ -175,6 +216,18 @@ def test_stream_used_as_context_manager_ends_the_span_on_exit(
 
 
 @pytest.mark.vcr("messages_stream.yaml")
+def test_leaving_a_stream_with_block_early_ends_the_span_as_exited(
+    client: Any, messages: Any, last_trace: Any
+) -> None:
+    with stream(client, messages) as events:
+        next(iter(events))
+
+    span = last_trace().data.spans[0]
+    assert span.attributes["tracewire.stream.end"] == "exited"
+    assert span.outputs["content"] == []
+
+
+@pytest.mark.vcr("messages_stream.yaml")
 def test_early_break_then_close_ends_the_span_once_with_partial_output(
     client: Any, messages: Any, last_trace: Any, fresh_tracer: Any
 ) -> None:
@@ -210,6 +263,54 @@ def test_early_break_without_close_ends_the_span_when_the_stream_is_dropped(
     assert span.outputs["content"] == [{"type": "text", "text": "Hello"}]
 
 
+@pytest.mark.skipif(not FREED_AT_ONCE, reason="this anthropic frees a stream in its GC only")
+@pytest.mark.vcr("messages_stream.yaml")
+def test_a_stream_dropped_early_ends_its_span_at_once_without_the_garbage_collector(
+    client: Any, messages: Any, last_trace: Any
+) -> None:
+    gc.disable()
+    try:
+        for event in stream(client, messages):
+            if event.type == "content_block_delta":
+                break
+
+        span = last_trace().data.spans[0]
+    finally:
+        gc.enable()
+    assert span.attributes["tracewire.stream.end"] == "garbage_collected"
+
+
+@pytest.mark.vcr("messages_stream.yaml")
+def test_a_stream_closed_while_tracing_is_suppressed_still_ends_its_span(
+    client: Any, messages: Any, last_trace: Any
+) -> None:
+    result = stream(client, messages)
+    next(iter(result))
+
+    with tracewire.tracing.suppress():
+        result.close()
+
+    span = last_trace().data.spans[0]
+    assert span.attributes["tracewire.stream.end"] == "closed"
+
+
+@pytest.mark.vcr("messages_stream.yaml")
+def test_a_stream_closed_after_autolog_is_off_ends_its_span_when_dropped(
+    client: Any, messages: Any, last_trace: Any, collect_garbage: Any
+) -> None:
+    result = stream(client, messages)
+    next(iter(result))
+    tracewire.anthropic.autolog(disable=True)  # restores the SDK's own close()
+    result.close()
+
+    del result
+    collect_garbage()
+
+    span = last_trace().data.spans[0]
+    assert span.attributes["tracewire.stream.end"] == "garbage_collected"
+    assert span.outputs["content"] == []
+
+
 @pytest.mark.vcr("messages_stream.yaml")
 def test_never_read_stream_still_yields_a_trace(
     client: Any, messages: Any, last_trace: Any, collect_garbage: Any
@@ -229,9 +330,7 @@ def test_never_read_stream_still_yields_a_trace(
 async def test_async_stream_is_traced_with_usage_and_output(
     async_client: Any, messages: Any, last_trace: Any, hello_usage: dict[str, int]
 ) -> None:
-    result = await async_client.messages.create(
-        model=MODEL, max_tokens=MAX_TOKENS, messages=messages, system="You are terse.", stream=True
-    )
+    result = await async_stream(async_client, messages)
     assert isinstance(result, anthropic.AsyncStream)
     events = [event async for event in result]
 
@@ -267,12 +366,39 @@ async def test_async_streamed_tool_use_is_rebuilt(
 
 @pytest.mark.asyncio
 @pytest.mark.vcr("messages_stream.yaml")
+async def test_async_stream_is_the_sdks_own_object_and_ends_as_exited_with_its_block(
+    async_client: Any, messages: Any, last_trace: Any
+) -> None:
+    result = await async_stream(async_client, messages)
+    async with result as events:
+        await events.__anext__()
+
+    assert type(result) is anthropic.AsyncStream
+    span = last_trace().data.spans[0]
+    assert span.attributes["tracewire.stream.end"] == "exited"
+
+
+@pytest.mark.asyncio
+@pytest.mark.vcr("messages_stream_overloaded.yaml")
+async def test_async_error_event_mid_stream_marks_the_span(
+    async_client: Any, messages: Any, last_trace: Any
+) -> None:
+    result = await async_stream(async_client, messages)
+    with pytest.raises(anthropic.APIStatusError):
+        async for _ in result:
+            pass
+
+    span = last_trace().data.spans[0]
+    assert span.status.status_code == SpanStatusCode.ERROR
+    assert span.attributes["tracewire.stream.end"] == "error"
+
+
+@pytest.mark.asyncio
+@pytest.mark.vcr("messages_stream.yaml")
 async def test_async_early_break_then_close_ends_the_span(
     async_client: Any, messages: Any, last_trace: Any
 ) -> None:
-    result = await async_client.messages.create(
-        model=MODEL, max_tokens=MAX_TOKENS, messages=messages, system="You are terse.", stream=True
-    )
+    result = await async_stream(async_client, messages)
     async for event in result:
         if event.type == "content_block_delta":
             break
