@@ -298,7 +298,14 @@ class ProviderCall:
             if self.response_body is not None:
                 span.end()
                 return result
-            if isinstance(result, self.types.streams):  # what finish would do, a frame sooner
+            types = self.types
+            if (
+                isinstance(result, types.stream)
+                and self.assemble_stream is not None
+                and StreamFollower(result, span, self).attached
+            ):
+                return result  # what follow does in the usual case, a frame sooner
+            if isinstance(result, types.streams):  # what finish would do, a frame sooner
                 return self.follow(span, result)
             return self.finish(span, result)
         except Exception:  # noqa: BLE001 - reported by policy; the caller gets the host's result
@@ -548,13 +555,13 @@ def capture_bodies(patcher: Patcher, response_class: Any, current: ContextVar[An
         if call is not None:
             http_response = getattr(response, "http_response", None)
             if call.request_body is None:
-                # What sent_body does, inline: this runs inside every traced call.
-                try:
-                    body = http_response.request.content  # type: ignore[union-attr]
-                except Exception:  # noqa: BLE001 - see sent_body
-                    body = None
-                if type(body) is bytes:
-                    call.request_body = body
+                # What sent_body reads, without the two properties in the way (each a frame of
+                # httpx's, on every traced call): the request and its content as httpx keeps
+                # them. Where it keeps them otherwise, sent_body reads them the public way.
+                body = getattr(getattr(http_response, "_request", None), "_content", None)
+                if type(body) is not bytes:
+                    body = sent_body(http_response)
+                call.request_body = body
             if call.wants_response_body:
                 call.wants_response_body = False  # the first parse is the call's own result
                 body = getattr(http_response, "_content", None)
