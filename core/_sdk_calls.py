@@ -22,6 +22,7 @@ from itertools import filterfalse
 from operator import attrgetter
 from types import FunctionType
 
+from tracewire._config import SETTINGS
 from tracewire._constants import SpanAttributeKey, SpanType
 from tracewire._context import ACTIVE_SPAN, begin_span
 from tracewire._errors import log, report_internal_error
@@ -400,7 +401,9 @@ def trace_method(
             leaves this call untraced.
         asynchronous: Whether the method is a coroutine function.
     """
-    descriptor = next(vars(cls)[name] for cls in owner.__mro__ if name in vars(cls))
+    descriptor = next((vars(cls)[name] for cls in owner.__mro__ if name in vars(cls)), None)
+    if descriptor is None:
+        raise AttributeError(f"{owner.__qualname__} has no method {name!r}")
     if type(descriptor) is FunctionType:  # not isinstance: a wrapt proxy passes that check
         original: Callable[..., Any] = descriptor
     else:  # wrapped by another library, say: bound to the instance as Python would bind it
@@ -423,12 +426,11 @@ def traced_method(
 ) -> Callable[..., Any]:
     """Return a function to put in place of the SDK method ``original``, tracing each call.
 
-    It calls ``original`` untouched unless ``patcher`` is live, ``integration`` logs traces,
-    and no other traced call of the integration is running in this context. (Tracing being
-    disabled or suppressed, ``Integration.should_trace``'s other checks, makes the span a no-op
-    one when it starts.) The SDK call itself sits outside
-    every ``try`` that could swallow its exception, and the span is the active one while it
-    runs, so spans started inside nest under it.
+    It calls ``original`` untouched unless ``Integration.should_trace`` would say yes (with
+    ``patcher`` being live standing for the integration being on) and no other traced call of
+    the integration is running in this context. The SDK call itself sits outside every ``try``
+    that could swallow its exception, and the span is the active one while it runs, so spans
+    started inside nest under it.
 
     Args:
         patcher: The integration's patcher.
@@ -442,9 +444,13 @@ def traced_method(
     """
 
     def traced(instance: Any, *args: Any, **kwargs: Any) -> Any:
-        # Integration.should_trace, inline and without what begin_span checks again: this runs
-        # on every call. The patcher is live exactly while the integration is on.
-        if current.get() is not None or not (patcher._live and integration._log_traces):
+        # Integration.should_trace, inline: this runs on every call. The patcher is live
+        # exactly while the integration is on.
+        if (
+            current.get() is not None
+            or not (patcher._live and integration._log_traces and SETTINGS.enabled)
+            or ACTIVE_SPAN.get() is NO_OP_SPAN
+        ):
             return original(instance, *args, **kwargs)
         try:
             call = make_call(instance, kwargs)
@@ -492,7 +498,11 @@ def traced_async_method(
     """
 
     async def traced(instance: Any, *args: Any, **kwargs: Any) -> Any:
-        if current.get() is not None or not (patcher._live and integration._log_traces):
+        if (
+            current.get() is not None
+            or not (patcher._live and integration._log_traces and SETTINGS.enabled)
+            or ACTIVE_SPAN.get() is NO_OP_SPAN
+        ):
             return await original(instance, *args, **kwargs)
         try:  # as in traced_method
             call = make_call(instance, kwargs)

@@ -569,3 +569,25 @@ def test_a_method_another_library_wrapped_first_is_traced_through_its_wrapper(
         Resource.create = original  # type: ignore[method-assign]
     assert seen == [resource]
     assert only_span(last_trace).outputs == "hi"
+
+
+@pytest.mark.parametrize("untraced", ["disabled", "suppressed"])
+def test_a_traced_method_builds_no_call_while_tracing_is_off(untraced: str) -> None:
+    made: list[dict[str, Any]] = []
+
+    def counting_make_call(instance: Any, kwargs: dict[str, Any]) -> ToyCall:
+        made.append(kwargs)
+        return make_call(instance, kwargs)
+
+    create = traced(lambda **kwargs: Message("hi"), counting_make_call)
+    if untraced == "disabled":
+        tracewire.tracing.disable()
+        try:
+            assert create().text == "hi"
+        finally:
+            tracewire.tracing.enable()
+    else:
+        with tracewire.tracing.suppress():
+            assert create().text == "hi"
+
+    assert made == []
