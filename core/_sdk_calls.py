@@ -768,10 +768,6 @@ class StreamFollower(KeptEventsRecorder):
             # pending with it: the events need it (again). It derives them once.
             span._record_later(call)
 
-    def end(self, end: str) -> None:
-        """End the span because the caller stopped reading (``"closed"`` or ``"exited"``)."""
-        end_stream(self, self, end, None)
-
     def __del__(self) -> None:
         # The stream is gone (only it and its iterator hold the follower): end with what arrived.
         # At interpreter exit the exit flush has already closed the span; nothing is left to do.
@@ -798,12 +794,10 @@ class AsyncStreamFollower(StreamFollower):
 
 
 def _end_followed(stream: Any, end: str) -> None:
+    # The caller stopped reading. end_stream reports its own errors: the close goes through.
     follower = getattr(stream, "_decoder", None)
     if isinstance(follower, StreamFollower):
-        try:
-            follower.end(end)
-        except Exception:  # noqa: BLE001 - reported by policy; the caller's close went through
-            report_internal_error("ending a closed stream's span")
+        end_stream(follower, follower, end, None)
 
 
 def follow_stream_closes(patcher: Patcher, types: SdkTypes) -> None:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     Args = tuple[Any, ...]
     Kwargs = dict[str, Any]
     Target = tuple[str, str, "str | None", bool]
+    CallFactory = Callable[[Any, Kwargs], "ProviderCall | None"]
 
 SPAN_NAME = "anthropic.messages.create"
 # Where the `stream()` wrapper leaves the span name and the request on the SDK's stream manager,
@@ -125,25 +126,19 @@ class AnthropicIntegration(Integration):
     def _patch_method(
         self, patcher: Patcher, owner: type, method: str, span_name: str | None
     ) -> None:
+        make_call: CallFactory
         if method in ("__enter__", "__aenter__"):
+            make_call = self._helper_call
             asynchronous = method == "__aenter__"
-            trace_method(
-                patcher,
-                self,
-                owner,
-                method,
-                _INSIDE_CALL,
-                self._helper_call,
-                asynchronous=asynchronous,
-            )
-            return
-        assert span_name is not None  # every resource method's row names its span
-        if method == "stream":  # a plain method in both classes: it only builds the manager
+        elif method == "stream":  # a plain method in both classes: it only builds the manager
+            assert span_name is not None  # every resource method's row names its span
             patcher.wrap(owner, method, partial(_remember_request, span_name))
             return
-        assert self._types is not None  # set by patch() before any module is patched
-        make_call = partial(_Call, self._types, span_name, method == "create")
-        asynchronous = owner.__name__.startswith("Async")
+        else:
+            assert span_name is not None
+            assert self._types is not None  # set by patch() before any module is patched
+            make_call = partial(_Call, self._types, span_name, method == "create")
+            asynchronous = owner.__name__.startswith("Async")
         trace_method(
             patcher, self, owner, method, _INSIDE_CALL, make_call, asynchronous=asynchronous
         )
@@ -218,12 +213,10 @@ class _HelperCall(_Call):
         ``close()`` closes that: following it sees every event and ends the span exactly once.
         The helper has not read from the raw stream yet when its manager returns it.
         """
-        types = self.types
         raw_stream = getattr(result, "_raw_stream", None)
-        if isinstance(raw_stream, (types.stream, types.async_stream)):
-            followed = self.follow(span, raw_stream)
-            if followed is not raw_stream:  # a proxy: the helper reads through it
-                result._raw_stream = followed
+        if isinstance(raw_stream, self.types.streams):
+            # The stream itself, followed in place, or a proxy the helper then reads through.
+            result._raw_stream = self.follow(span, raw_stream)
         else:  # a future SDK that reads differently: record the request, not a stream
             log().debug("tracewire: anthropic %s has no raw stream", type(result).__name__)
             span.end()
