@@ -17,7 +17,14 @@ if TYPE_CHECKING:
 
 
 def _rfc3339_from_ms(ms: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
+    """Format milliseconds as protobuf's JSON ``Timestamp`` does, which MLflow writes.
+
+    protobuf leaves the fraction out on a whole second, so tracewire does too: otherwise one
+    trace in a thousand would serialize differently from MLflow's copy of it.
+    """
+    seconds, millis = divmod(ms, 1000)
+    whole = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+    return f"{whole}.{millis:03d}Z" if millis else f"{whole}Z"
 
 
 def _ms_from_wire(value: Any) -> int:

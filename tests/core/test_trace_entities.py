@@ -117,6 +117,22 @@ def test_duration_in_protobuf_text_is_read() -> None:
 
 
 @pytest.mark.parametrize(
+    ("request_time", "written"),
+    [
+        (1767225600000, "2026-01-01T00:00:00Z"),
+        (1767225600007, "2026-01-01T00:00:00.007Z"),
+        (1767225600120, "2026-01-01T00:00:00.120Z"),
+    ],
+)
+def test_request_time_is_written_as_protobuf_writes_it(request_time: int, written: str) -> None:
+    """A whole second has no fraction, as in MLflow's proto JSON; otherwise three digits."""
+    info = TraceInfo(trace_id="tr-1", request_time=request_time, state=TraceState.OK)
+
+    assert info.to_dict()["request_time"] == written
+    assert TraceInfo.from_dict(info.to_dict()).request_time == request_time
+
+
+@pytest.mark.parametrize(
     ("payload", "message"),
     [
         (["not", "a", "dict"], "a trace dict is required, got list"),

@@ -377,6 +377,19 @@ def test_mlflow_reads_request_time_and_execution_duration(
     assert info.execution_duration == (root.end_time_ns - root.start_time_ns) // 1_000_000
 
 
+@pytest.mark.parametrize("request_time", [1767225600000, 1767225600007, 1767225600120])
+def test_mlflow_writes_our_request_time_back_the_same(request_time: int) -> None:
+    """MLflow's dict of our info has the same request time text, whole seconds included."""
+    ours = tracewire.entities.TraceInfo(
+        trace_id="tr-" + "0" * 32, request_time=request_time, state="OK"
+    )
+
+    theirs = MlflowTraceInfo.from_dict(ours.to_dict())
+
+    assert theirs.request_time == request_time
+    assert theirs.to_dict()["request_time"] == ours.to_dict()["request_time"]
+
+
 def test_mlflow_reads_the_experiment_location(
     ours: tracewire.Trace, mlflow_reads: MlflowReader
 ) -> None:
