@@ -127,7 +127,8 @@ class ProviderCall:
 
     Subclasses set :attr:`rules` (and :attr:`span_type` if not a chat model), implement
     :meth:`record`, :meth:`outputs_from_body` and :meth:`recorder`, and may override
-    :meth:`start` and :meth:`body_is_read`.
+    :meth:`body_is_read`. Making the call starts its span (:attr:`span`), just before the SDK
+    call.
 
     What can be read later is: once the span has its result, the call itself is the span's
     pending derivation (see ``LiveSpan._record_later``). Called on the export thread, it turns
@@ -156,6 +157,7 @@ class ProviderCall:
         "request_body",
         "response_body",
         "send",
+        "span",
         "stream_events",
         "types",
         "wants_response_body",
@@ -173,8 +175,9 @@ class ProviderCall:
     def __init__(
         self, types: SdkTypes, name: str, body_is_result: bool, resource: Any, kwargs: Kwargs
     ) -> None:
-        # It runs on every call: a subclass that needs nothing more defines no __init__ of its
-        # own, as a second frame per call costs more than the code in it.
+        # It runs on every call, and starts the span itself: a subclass that needs nothing more
+        # defines no __init__ of its own, as a second frame per call costs more than the code in
+        # it.
         self.types = types
         self.name = name
         self.kwargs = kwargs
@@ -182,9 +185,14 @@ class ProviderCall:
         self.send = kwargs
         #: The JSON body of the call's HTTP request (see :func:`capture_bodies`).
         self.request_body: bytes | None = None
-        #: Arguments copied when the call started; they take precedence over ``kwargs``.
-        self.copied_inputs: Kwargs | None = None
-        self.inputs_pending = False
+        rules = self.rules
+        #: Arguments copied when the call started; they take precedence over ``kwargs``. Only
+        #: those sent outside the request body (``extra_headers``, ``timeout``, ...) are copied;
+        #: the inputs sent in the body are recorded from it later.
+        self.copied_inputs: Kwargs | None = (
+            None if rules.outside_body.isdisjoint(kwargs) else rules.copied_at_start(kwargs)
+        )
+        self.inputs_pending = True
         #: Whether :func:`capture_bodies` keeps the JSON body of the response in
         #: ``response_body``, and the result parsed from it in ``parsed`` (until the call
         #: returns). A stream's body is its events, recorded another way.
@@ -193,20 +201,10 @@ class ProviderCall:
         self.parsed: Any = None
         #: The data of a followed stream's events, once it ended (see StreamFollower).
         self.stream_events: tuple[Any, ...] | None = None
-
-    def start(self) -> LiveSpan | NoOpSpan:
-        """Start the call's span (not made current); called just before the SDK call.
-
-        Only the arguments sent outside the request body (``extra_headers``, ``timeout``, ...)
-        are copied now; the inputs sent in the body are recorded from it later.
-        """
-        rules = self.rules
-        if not rules.outside_body.isdisjoint(self.kwargs):  # rare
-            self.copied_inputs = rules.copied_at_start(self.kwargs)
-        self.inputs_pending = True
         provider = rules.provider
         attributes = {_SPAN_TYPE: self.span_type, _PROVIDER: provider, _MESSAGE_FORMAT: provider}
-        return begin_span(self.name, ACTIVE_SPAN.get(), attributes)
+        #: The call's span, not made current yet; the no-op span when it is not recorded.
+        self.span: LiveSpan | NoOpSpan = begin_span(name, ACTIVE_SPAN.get(), attributes)
 
     def record(self, span: LiveSpan, result: Any) -> None:
         """Record a parsed, non-streamed result on the span now (outputs, usage, ...), not ending it.
@@ -455,7 +453,7 @@ def traced_method(
         try:
             call = make_call(instance, kwargs)
             # Any: the identity checks against NO_OP_SPAN below are what tell the two apart.
-            span: Any = NO_OP_SPAN if call is None else call.start()
+            span: Any = NO_OP_SPAN if call is None else call.span
         except Exception:  # noqa: BLE001 - reported by policy; the host call runs untraced
             report_internal_error("preparing a traced SDK call")
             call = None
@@ -506,7 +504,7 @@ def traced_async_method(
             return await original(instance, *args, **kwargs)
         try:  # as in traced_method
             call = make_call(instance, kwargs)
-            span: Any = NO_OP_SPAN if call is None else call.start()
+            span: Any = NO_OP_SPAN if call is None else call.span
         except Exception:  # noqa: BLE001 - reported by policy; the host call runs untraced
             report_internal_error("preparing a traced SDK call")
             call = None

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from tracewire._patching import Patcher
-    from tracewire._span import LiveSpan, NoOpSpan
+    from tracewire._span import LiveSpan
     from tracewire._streams import StreamRecorder
 
     Wrapped = Callable[..., Any]
@@ -242,9 +242,9 @@ class _Call(ProviderCall):
         assert types is not None  # set by patch() before any wrapper exists
         # The `create` methods' bodies are their results; `parse` adds a parsed field the body
         # lacks, and embeddings bodies hold base64 where the caller gets floats.
+        self.span_type = api.span_type  # first: the span starts in ProviderCall.__init__
         super().__init__(types, api.name, api.stream_kind is not None, resource, kwargs)
         self.api = api
-        self.span_type = api.span_type
         self.hide_usage_chunk = False
         if kwargs.get("stream") is True and api.stream_kind in ("chat", "completion"):
             with guard("asking an OpenAI stream for usage"):
@@ -253,16 +253,13 @@ class _Call(ProviderCall):
                 if add_usage_request(send, stream_usage, _host(resource)):
                     self.send = send
                     self.hide_usage_chunk = True
-
-    def start(self) -> LiveSpan | NoOpSpan:
-        span = super().start()
-        if self.hide_usage_chunk and "stream_options" in self.kwargs:
-            # The body carries the include_usage tracewire added; record the caller's options.
-            copied = self.copied_inputs
-            if copied is None:
-                copied = self.copied_inputs = {}
-            copied["stream_options"] = snapshot(self.kwargs["stream_options"])
-        return span
+                    if "stream_options" in kwargs:
+                        # The body carries the include_usage tracewire added: record the
+                        # caller's options instead.
+                        self.copied_inputs = {
+                            **(self.copied_inputs or {}),
+                            "stream_options": snapshot(kwargs["stream_options"]),
+                        }
 
     def record(self, span: LiveSpan, result: Any) -> None:
         record_response(span, result, self.kwargs.get("model"))
