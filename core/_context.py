@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 _time_ns = time.time_ns
+_new_object = object.__new__
 
 ACTIVE_SPAN: ContextVar[LiveSpan | NoOpSpan | None] = ContextVar(
     "tracewire_active_span", default=None
@@ -48,6 +49,10 @@ def begin_span(
         return NO_OP_SPAN
     if start_time_ns is None:
         start_time_ns = _time_ns()
+    # The trace and the span are made with object.__new__ and set up by calling their __init__
+    # as a function, not by calling their class: before CPython 3.13 a class call runs __init__
+    # in an evaluation loop of its own (a C-level call), where a function called from Python
+    # runs in the caller's.
     if parent is None:
         ratio = SETTINGS.sampling_ratio
         if ratio < 1.0 and sample() >= ratio:
@@ -55,20 +60,18 @@ def begin_span(
         # What _ids.new_root_ids does, inline: a function call less on every traced call.
         digits = getrandbits(192).to_bytes(24, "little").hex()
         trace_id, span_id = "tr-" + digits[:32], digits[32:]
-        trace = InProgressTrace(trace_id, start_time_ns)
-        span = LiveSpan(trace, span_id, None, name, start_time_ns, attributes)
-        trace.root = span
+        trace = _new_object(InProgressTrace)
+        InProgressTrace.__init__(trace, trace_id, start_time_ns)
+        parent_id = None
     else:
         trace = parent._trace  # type: ignore[union-attr]
-        span = LiveSpan(
-            trace,
-            new_span_id(),
-            parent._span_id,  # type: ignore[union-attr]
-            name,
-            start_time_ns,
-            attributes,
-        )
-        if trace.closed:  # started after its trace finished: not exported
-            return span
+        span_id = new_span_id()
+        parent_id = parent._span_id  # type: ignore[union-attr]
+    span = _new_object(LiveSpan)
+    LiveSpan.__init__(span, trace, span_id, parent_id, name, start_time_ns, attributes)
+    if parent_id is None:
+        trace.root = span
+    elif trace.closed:  # started after its trace finished: not exported
+        return span
     trace.spans.append(span)
     return span

@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     CallFactory = Callable[[Any, Kwargs], "ProviderCall | None"]
 
 _time_ns = time.time_ns
+_new_object = object.__new__
 _SPAN_TYPE = SpanAttributeKey.SPAN_TYPE
 _PROVIDER = SpanAttributeKey.MODEL_PROVIDER
 _MESSAGE_FORMAT = SpanAttributeKey.MESSAGE_FORMAT
@@ -135,7 +136,7 @@ class ProviderCall:
     the request and response bodies it kept into the span's inputs, parameters, outputs and
     usage; the caller's thread only keeps references.
 
-    An integration binds the first three arguments (``functools.partial``), which leaves the
+    An integration binds the first three arguments with :func:`call_factory`, which returns the
     ``make_call(instance, kwargs)`` factory that :func:`trace_method` takes.
 
     Args:
@@ -298,12 +299,12 @@ class ProviderCall:
                 span.end()
                 return result
             types = self.types
-            if (
-                isinstance(result, types.stream)
-                and self.assemble_stream is not None
-                and StreamFollower(result, span, self).attached
-            ):
-                return result  # what follow does in the usual case, a frame sooner
+            if isinstance(result, types.stream) and self.assemble_stream is not None:
+                # What follow does in the usual case, a frame sooner; made as in call_factory.
+                follower: StreamFollower = _new_object(StreamFollower)
+                StreamFollower.__init__(follower, result, span, self)
+                if follower.attached:
+                    return result
             if isinstance(result, types.streams):  # what finish would do, a frame sooner
                 return self.follow(span, result)
             return self.finish(span, result)
@@ -360,14 +361,41 @@ class ProviderCall:
             span: The call's span, still open.
             stream: The SDK's ``Stream`` or ``AsyncStream``, not read yet.
         """
-        following = self.assemble_stream is not None
-        if isinstance(stream, self.types.stream):
-            if following and StreamFollower(stream, span, self).attached:
+        synchronous = isinstance(stream, self.types.stream)
+        if self.assemble_stream is not None:
+            follower_class = StreamFollower if synchronous else AsyncStreamFollower
+            follower: StreamFollower = _new_object(follower_class)  # as in call_factory
+            follower_class.__init__(follower, stream, span, self)
+            if follower.attached:
                 return stream
+        if synchronous:
             return StreamProxy(stream, span, self.recorder(stream))
-        if following and AsyncStreamFollower(stream, span, self).attached:
-            return stream
         return AsyncStreamProxy(stream, span, self.recorder(stream))
+
+
+def call_factory(
+    call_class: type[ProviderCall], types: SdkTypes, name: str, body_is_result: bool
+) -> CallFactory:
+    """Return the ``make_call(instance, kwargs)`` that :func:`trace_method` takes: a new call.
+
+    For a :class:`ProviderCall` subclass that keeps the base ``__init__`` signature. A plain
+    function rather than ``functools.partial(call_class, ...)``: before CPython 3.13, calling a
+    class (or a function through ``partial``) runs the Python code it reaches in an evaluation
+    loop of its own (a C-level call), where a function called from Python runs in the caller's.
+
+    Args:
+        call_class: The integration's call class.
+        types: The SDK's result classes.
+        name: The span name.
+        body_is_result: As for :class:`ProviderCall`.
+    """
+
+    def make_call(resource: Any, kwargs: Kwargs) -> ProviderCall:
+        call: ProviderCall = _new_object(call_class)
+        call_class.__init__(call, types, name, body_is_result, resource, kwargs)
+        return call
+
+    return make_call
 
 
 def trace_method(
@@ -396,7 +424,8 @@ def trace_method(
         current: The integration's context variable holding the traced call running in this
             context (``None`` outside one).
         make_call: Builds the call from the method's instance and keyword arguments; ``None``
-            leaves this call untraced.
+            leaves this call untraced. A function, such as :func:`call_factory` returns, rather
+            than a class or a ``functools.partial`` (see there why).
         asynchronous: Whether the method is a coroutine function.
     """
     descriptor = next((vars(cls)[name] for cls in owner.__mro__ if name in vars(cls)), None)

@@ -12,6 +12,7 @@ from tracewire._integration import Integration
 from tracewire._sdk_calls import (
     ProviderCall,
     SdkTypes,
+    call_factory,
     capture_bodies,
     follow_stream_closes,
     trace_method,
@@ -137,7 +138,7 @@ class AnthropicIntegration(Integration):
         else:
             assert span_name is not None
             assert self._types is not None  # set by patch() before any module is patched
-            make_call = partial(_Call, self._types, span_name, method == "create")
+            make_call = call_factory(_Call, self._types, span_name, method == "create")
             asynchronous = owner.__name__.startswith("Async")
         trace_method(
             patcher, self, owner, method, _INSIDE_CALL, make_call, asynchronous=asynchronous

@@ -35,12 +35,15 @@ if TYPE_CHECKING:
     from typing import Any
 
     from tracewire._patching import Patcher
+    from tracewire._sdk_calls import CallFactory
     from tracewire._span import LiveSpan
     from tracewire._streams import StreamRecorder
 
     Wrapped = Callable[..., Any]
     Args = tuple[Any, ...]
     Kwargs = dict[str, Any]
+
+_new_object = object.__new__
 
 # The traced OpenAI call running in this context, if any: SDK methods calling other patched methods
 # (an old SDK's beta `parse` calls `create`) produce one span, not two, and the SDK's response
@@ -224,10 +227,25 @@ class OpenAIIntegration(Integration):
                 continue
             seen.add((id(owner), method))
             is_async = owner.__name__.startswith("Async")
-            make_call = partial(_Call, self, api)
             trace_method(
-                patcher, self, owner, method, _INSIDE_CALL, make_call, asynchronous=is_async
+                patcher,
+                self,
+                owner,
+                method,
+                _INSIDE_CALL,
+                self._call_factory(api),
+                asynchronous=is_async,
             )
+
+    def _call_factory(self, api: _Api) -> CallFactory:
+        """Return ``make_call`` for one API's methods (a function: see ``call_factory``)."""
+
+        def make_call(resource: Any, kwargs: Kwargs) -> _Call:
+            call: _Call = _new_object(_Call)
+            _Call.__init__(call, self, api, resource, kwargs)
+            return call
+
+        return make_call
 
 
 class _Call(ProviderCall):

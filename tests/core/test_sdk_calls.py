@@ -27,6 +27,7 @@ from tracewire._sdk_calls import (
     KeptEventsRecorder,
     ProviderCall,
     SdkTypes,
+    call_factory,
     trace_method,
     traced_async_method,
     traced_method,
@@ -145,8 +146,7 @@ class ToyIntegration(Integration):
 INTEGRATION = ToyIntegration()
 
 
-def make_call(instance: Any, kwargs: dict[str, Any]) -> ToyCall:
-    return ToyCall(TYPES, "toy.create", False, instance, kwargs)
+make_call = call_factory(ToyCall, TYPES, "toy.create", False)
 
 
 def traced(
@@ -314,6 +314,22 @@ def test_a_traced_call_inside_another_makes_no_second_span(last_trace: LastTrace
 
     assert outer(model="m").text == "inner"
     assert only_span(last_trace).outputs == "inner"
+
+
+def test_call_factory_makes_a_call_of_the_class_with_its_span_started(
+    last_trace: LastTrace,
+) -> None:
+    """The factory's call is an instance of the class, set up by its __init__, its span open."""
+    kwargs = {"messages": ["hi"]}
+
+    call = make_call("the resource", kwargs)
+
+    assert type(call) is ToyCall
+    assert (call.name, call.kwargs, call.send) == ("toy.create", kwargs, kwargs)
+    assert call.span.name == "toy.create"
+    assert call.span.end_time_ns is None
+    call.span.end()
+    assert last_trace().data.spans[0].span_type == "CHAT_MODEL"
 
 
 def test_make_call_returning_none_leaves_the_call_untraced(fresh_tracer: Any) -> None:
