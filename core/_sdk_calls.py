@@ -300,11 +300,12 @@ class ProviderCall:
                 return result
             types = self.types
             if isinstance(result, types.stream) and self.assemble_stream is not None:
-                # What follow does in the usual case, a frame sooner; made as in call_factory.
+                # What follow does for a sync stream, a frame sooner; made as in call_factory.
                 follower: StreamFollower = _new_object(StreamFollower)
                 StreamFollower.__init__(follower, result, span, self)
                 if follower.attached:
                     return result
+                return StreamProxy(result, span, self.recorder(result))  # not tried twice
             if isinstance(result, types.streams):  # what finish would do, a frame sooner
                 return self.follow(span, result)
             return self.finish(span, result)

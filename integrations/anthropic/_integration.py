@@ -28,13 +28,13 @@ if TYPE_CHECKING:
     from typing import Any
 
     from tracewire._patching import Patcher
+    from tracewire._sdk_calls import CallFactory
     from tracewire._span import LiveSpan
 
     Wrapped = Callable[..., Any]
     Args = tuple[Any, ...]
     Kwargs = dict[str, Any]
     Target = tuple[str, str, "str | None", bool]
-    CallFactory = Callable[[Any, Kwargs], "ProviderCall | None"]
 
 SPAN_NAME = "anthropic.messages.create"
 # Where the `stream()` wrapper leaves the span name and the request on the SDK's stream manager,
