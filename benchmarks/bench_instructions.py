@@ -43,6 +43,7 @@ from pathlib import Path
 
 from bench_core import clean_env, dist_version, guard_network, machine
 from bench_sdk import OVERHEAD_BUDGET_PCT, SdkBench, start_session
+from bench_sdk_report import overhead_ratio
 
 SDKS = ("openai", "anthropic")
 LIBRARIES = ("tracewire", "mlflow")
@@ -178,16 +179,10 @@ def main(sdk: str, cache_sim: bool) -> int:
         print(
             f"| {case.title} | {base:,.0f} | {added['tracewire']:+,.0f} "
             f"({pct['tracewire']:+.2f} %) | {added['mlflow']:+,.0f} ({pct['mlflow']:+.1f} %) "
-            f"| {_ratio(added['mlflow'], added['tracewire'])} | {background['tracewire']:,.0f} "
+            f"| {overhead_ratio(added['mlflow'], added['tracewire'])} | {background['tracewire']:,.0f} "
             f"| ≤ {OVERHEAD_BUDGET_PCT:g} % | {_verdict(pct['tracewire'])} |"
         )
     return 0
-
-
-def _ratio(mlflow_added: float, tracewire_added: float) -> str:
-    if tracewire_added <= 0:
-        return "n/a (tracewire ≤ 0)"
-    return f"{mlflow_added / tracewire_added:.1f}x"
 
 
 def _verdict(tracewire_pct: float) -> str:

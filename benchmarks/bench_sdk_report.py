@@ -84,7 +84,8 @@ def _overhead(delta: float | None, base: float | None) -> str:
     return f"{_signed(delta)} µs ({'+' if delta >= 0 else '-'}{abs(delta) / base * 100:.1f} %)"
 
 
-def _overhead_ratio(mlflow_delta: float | None, tracewire_delta: float | None) -> str:
+def overhead_ratio(mlflow_delta: float | None, tracewire_delta: float | None) -> str:
+    """MLflow's overhead over tracewire's, or why there is no ratio (a missing or non-positive one)."""
     if mlflow_delta is None or tracewire_delta is None:
         return "n/a"
     if tracewire_delta <= 0:
@@ -204,7 +205,7 @@ def _case_table(bench: SdkBench, results: dict[str, dict[str, Any]], plan: Plan)
                 deltas[name] = _cell(data[name], "paired", metric)
                 shown = "CRASH" if on is None else f"{fmt(offs[name])} → {fmt(on)}"
                 cells += [shown, _overhead(deltas[name], offs[name])]
-            cells.append(_overhead_ratio(deltas["mlflow"], deltas["tracewire"]))
+            cells.append(overhead_ratio(deltas["mlflow"], deltas["tracewire"]))
             if metric == "cpu_us":
                 off = offs["tracewire"]
                 paired = data["tracewire"].get("paired", {}).get(metric, [])
