@@ -12,7 +12,7 @@ from contextvars import ContextVar
 from tracewire._config import SETTINGS
 from tracewire._ids import getrandbits, new_span_id, sample
 from tracewire._span import NO_OP_SPAN, LiveSpan, NoOpSpan
-from tracewire._trace_manager import InProgressTrace
+from tracewire._trace_manager import _evict_stale, _in_progress, trace_of
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -34,7 +34,8 @@ def begin_span(
 ) -> LiveSpan | NoOpSpan:
     """Create a span under ``parent`` (a new trace when ``parent`` is ``None``).
 
-    This is the hot path shared by every entry point. It does no I/O and takes no lock.
+    This is the hot path shared by every entry point. It does no I/O, and takes a lock only to
+    attach a detached root span's trace, when the first span starts under it.
 
     Args:
         name: The span name.
@@ -49,29 +50,39 @@ def begin_span(
         return NO_OP_SPAN
     if start_time_ns is None:
         start_time_ns = _time_ns()
-    # The trace and the span are made with object.__new__ and set up by calling their __init__
-    # as a function, not by calling their class: before CPython 3.13 a class call runs __init__
-    # in an evaluation loop of its own (a C-level call), where a function called from Python
-    # runs in the caller's.
+    # The span is made with object.__new__ and set up by calling its __init__ as a function, not
+    # by calling its class: before CPython 3.13 a class call runs __init__ in an evaluation loop
+    # of its own (a C-level call), where a function called from Python runs in the caller's.
     if parent is None:
         ratio = SETTINGS.sampling_ratio
         if ratio < 1.0 and sample() >= ratio:
             return NO_OP_SPAN
+        span = _new_object(LiveSpan)
         # What _ids.new_root_ids does, inline: a function call less on every traced call.
         digits = getrandbits(192).to_bytes(24, "little").hex()
-        trace_id, span_id = "tr-" + digits[:32], digits[32:]
-        trace = _new_object(InProgressTrace)
-        InProgressTrace.__init__(trace, trace_id, start_time_ns)
-        parent_id = None
-    else:
-        trace = parent._trace  # type: ignore[union-attr]
-        span_id = new_span_id()
-        parent_id = parent._span_id  # type: ignore[union-attr]
-    span = _new_object(LiveSpan)
-    LiveSpan.__init__(span, trace, span_id, parent_id, name, start_time_ns, attributes)
-    if parent_id is None:
-        trace.root = span
-    elif trace.closed:  # started after its trace finished: not exported
+        trace_id = "tr-" + digits[:32]
+        # A detached root: its trace's record is made when a second span joins (trace_of).
+        LiveSpan.__init__(span, None, trace_id, digits[32:], None, name, start_time_ns, attributes)
+        # Registered as its trace in progress (see _trace_manager), inline: this runs on every
+        # traced call.
+        if _in_progress:
+            _evict_stale(start_time_ns)
+        _in_progress[trace_id] = span
         return span
-    trace.spans.append(span)
+    trace = parent._trace  # type: ignore[union-attr]
+    if trace is None:
+        trace = trace_of(parent)  # type: ignore[arg-type]
+    span = _new_object(LiveSpan)
+    LiveSpan.__init__(
+        span,
+        trace,
+        trace.trace_id,
+        new_span_id(),
+        parent._span_id,  # type: ignore[union-attr]
+        name,
+        start_time_ns,
+        attributes,
+    )
+    if not trace.closed:  # else started after its trace finished: not exported
+        trace.spans.append(span)
     return span

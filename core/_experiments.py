@@ -52,7 +52,8 @@ def _pin_started_traces() -> None:
     from tracewire._export import EXPORTER  # noqa: PLC0415 - import cycle
 
     current = InProgressTrace.experiment_id
-    for record in list(_trace_manager._in_progress.values()):
+    for entry in list(_trace_manager._in_progress.values()):
+        record = entry if isinstance(entry, InProgressTrace) else _trace_manager.trace_of(entry)
         if "experiment_id" not in vars(record):
             record.experiment_id = current
     EXPORTER.flush()

@@ -23,12 +23,13 @@ from tracewire._destinations import MemoryDestination, TraceDestination, TracesD
 from tracewire._errors import log, strict_mode, warn_once
 from tracewire._json import dumps
 from tracewire._preview import preview, truncate
-from tracewire._span import LiveSpan
+from tracewire._span import LiveSpan, Span
 from tracewire._status import TraceState
 from tracewire._token_usage import aggregate_token_usage
 from tracewire._trace import Trace, TraceData, TraceInfo
 from tracewire._trace_manager import (
     InProgressTrace,
+    detached_record,
     drop,
     evict_all_in_progress,
     set_sink,
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
     import threading
     from collections.abc import Sequence
     from typing import Any
+
+    from tracewire._trace_manager import Finished
 
 _BATCH_SIZE = 256
 # Constants read once per exported trace, bound here to spare class-attribute and enum lookups.
@@ -170,8 +173,13 @@ class Exporter:
         self._busy = False  # the export thread is polling: producers need not wake it
         self._sending = 0  # traces of the batch the destination is exporting now
 
-    def submit(self, record: InProgressTrace) -> None:
-        """Queue a finished trace for export. Never blocks; drops and counts when the queue is full."""
+    def submit(self, record: Finished) -> None:
+        """Queue a finished trace for export. Never blocks; drops and counts when the queue is full.
+
+        Args:
+            record: The trace's record, or its root span alone if it ended detached (see
+                ``_trace_manager.set_sink``).
+        """
         if len(self._queue) >= self.max_queue_size:
             drop(record)
             self.dropped += 1
@@ -271,13 +279,18 @@ class Exporter:
                 item = self._queue.popleft()
             except IndexError:
                 break
-            if not isinstance(item, InProgressTrace):  # a flush marker (threading.Event)
+            spans: Sequence[LiveSpan | Span]
+            if type(item) is LiveSpan:  # a root span that ended detached: the trace's only span
+                record, spans = detached_record(item), (item,)
+            elif isinstance(item, InProgressTrace):
+                record, spans = item, take_spans(item)
+            else:  # a flush marker (threading.Event)
                 self._export(batch)
                 batch = []
                 item.set()
                 continue
             try:
-                batch.append(build_trace(item, take_spans(item)))
+                batch.append(build_trace(record, spans))
             except Exception as error:  # noqa: BLE001 - never kill the export thread
                 self._internal_error(error, "building a finished trace")
             if len(batch) >= _BATCH_SIZE:
@@ -324,7 +337,7 @@ class Exporter:
             if not self.flush(timeout):
                 # The export thread is a daemon: what it holds or has queued dies with it.
                 lost = self._sending + sum(
-                    isinstance(item, InProgressTrace) for item in list(self._queue)
+                    isinstance(item, (InProgressTrace, LiveSpan)) for item in list(self._queue)
                 )
                 self.dropped += lost
                 log().warning(

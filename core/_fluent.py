@@ -12,7 +12,7 @@ from tracewire._propagation import RemoteParentSpan
 from tracewire._span import NO_OP_SPAN, LiveSpan, NoOpSpan
 from tracewire._status import TraceState
 from tracewire._trace import Trace
-from tracewire._trace_manager import last_trace_id
+from tracewire._trace_manager import last_trace_id, trace_of
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -139,13 +139,13 @@ def start_span_no_context(
         if isinstance(span, LiveSpan):
             if inputs is not None:
                 span.set_inputs(inputs)
-            trace = span._trace
+            # Each makes the record of a new trace, which a lone root span goes without.
             if tags:
-                trace.add_tags({str(k): str(v) for k, v in tags.items()})
+                trace_of(span).add_tags({str(k): str(v) for k, v in tags.items()})
             if metadata:
-                trace.add_metadata({str(k): str(v) for k, v in metadata.items()})
+                trace_of(span).add_metadata({str(k): str(v) for k, v in metadata.items()})
             if experiment_id is not None and span.parent_id is None:
-                trace.experiment_id = str(experiment_id)
+                trace_of(span).experiment_id = str(experiment_id)
         return span
     except Exception:  # noqa: BLE001 - reported by policy
         report_internal_error("starting a span")
@@ -240,7 +240,7 @@ def update_current_trace(
         return
     if not isinstance(span, LiveSpan):
         return
-    trace = span._trace
+    trace = trace_of(span)
     if tags:
         trace.add_tags(_string_map(tags, "tag"))
     extra_metadata = dict(metadata or {})

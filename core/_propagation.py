@@ -185,15 +185,17 @@ def _join(trace_id: str, parent_span_id: str) -> tuple[RemoteParentSpan, RemoteT
                     record.open_blocks += 1
                     record.remote_parent_ids.add(parent_span_id)
                     parent = RemoteParentSpan(
-                        record, parent_span_id, None, _REMOTE_PARENT_NAME, now, {}
+                        record, trace_id, parent_span_id, None, _REMOTE_PARENT_NAME, now, {}
                     )
                     return parent, record
         elif record is not None and not record.closed:
             return RemoteParentSpan(
-                record, parent_span_id, None, _REMOTE_PARENT_NAME, now, {}
+                record, trace_id, parent_span_id, None, _REMOTE_PARENT_NAME, now, {}
             ), None
         remote = RemoteTrace(trace_id, now)
-        parent = RemoteParentSpan(remote, parent_span_id, None, _REMOTE_PARENT_NAME, now, {})
+        parent = RemoteParentSpan(
+            remote, trace_id, parent_span_id, None, _REMOTE_PARENT_NAME, now, {}
+        )
         remote.root = parent
         remote.open_blocks = 1
         remote.remote_parent_ids.add(parent_span_id)

@@ -16,6 +16,7 @@ from tracewire._errors import report_internal_error, warn_once
 from tracewire._json import dumps, loads, snapshot, thaw
 from tracewire._span_event import SpanEvent
 from tracewire._status import SpanStatus, SpanStatusCode
+from tracewire._trace_manager import finish_detached
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -306,7 +307,8 @@ class LiveSpan(Span):
 
     def __init__(
         self,
-        trace: InProgressTrace,
+        trace: InProgressTrace | None,
+        trace_id: str,
         span_id: str,
         parent_id: str | None,
         name: str,
@@ -314,8 +316,10 @@ class LiveSpan(Span):
         attributes: dict[str, Any],
     ) -> None:
         # Span.__init__ is skipped on purpose: this runs once per span on the caller's thread.
+        #: The trace's record; ``None`` for a root span whose record is not made yet (see
+        #: ``_trace_manager.trace_of``).
         self._trace = trace
-        self._trace_id = trace.trace_id
+        self._trace_id = trace_id
         self._span_id = span_id
         self._parent_id = parent_id
         self._name = name
@@ -512,7 +516,11 @@ class LiveSpan(Span):
                 self._resolve()  # processors see (and may redact) every attribute
             self._run_processors()
         self._end_time_ns = _time_ns() if end_time_ns is None else int(end_time_ns)
-        self._trace.span_ended(self)
+        trace = self._trace
+        if trace is None:
+            finish_detached(self)
+        else:
+            trace.span_ended(self)
 
     def _run_processors(self) -> None:
         for processor in SETTINGS.span_processors:

@@ -252,6 +252,19 @@ def test_traces_unfinished_at_exit_are_exported_as_errors(tmp_path: Path) -> Non
     assert "program exited first" in result.stderr
 
 
+def test_a_lone_root_span_unfinished_at_exit_is_exported_as_an_error(tmp_path: Path) -> None:
+    """A root span that no other span joined (its trace has no record yet) is exported too."""
+    out = tmp_path / "exported.jsonl"
+    result = _run_program_exporting_to_file(
+        'open_call = tracewire.start_span_no_context("call")\n', out
+    )
+    (line,) = out.read_text().splitlines()
+    trace = json.loads(line)
+    assert trace["info"]["state"] == "ERROR"
+    assert [s["status"]["code"] for s in trace["data"]["spans"]] == ["STATUS_CODE_ERROR"]
+    assert "program exited first" in result.stderr
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 # Python 3.12+ warns about fork() with threads running (our export thread); that is the scenario.
 @pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
@@ -291,6 +304,28 @@ def test_an_exported_trace_is_freed_without_the_garbage_collector() -> None:
         gc.enable()
 
 
+def test_a_lone_root_dropped_from_a_full_queue_leaves_no_garbage(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    gated = _GatedDestination()
+    set_destination(gated)
+    monkeypatch.setattr(EXPORTER, "max_queue_size", 1)
+    _one_trace()
+    assert gated.entered.wait(5)  # the export thread is stuck in export(): the queue fills up
+    _one_trace()
+    gc.collect()
+    gc.disable()
+    try:
+        with tracewire.start_span("dropped"):
+            pass
+        assert EXPORTER.dropped == 1
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
+        gated.release.set()
+    assert tracewire.flush(timeout=10)
+
+
 def test_a_trace_dropped_from_a_full_queue_is_freed_without_the_garbage_collector(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -303,7 +338,7 @@ def test_a_trace_dropped_from_a_full_queue_is_freed_without_the_garbage_collecto
     gc.collect()
     gc.disable()
     try:
-        with tracewire.start_span("dropped") as dropped:
+        with tracewire.start_span("dropped") as dropped, tracewire.start_span("child"):
             pass
         record = weakref.ref(dropped._trace)
         del dropped
