@@ -31,6 +31,7 @@ def begin_span(
     parent: LiveSpan | NoOpSpan | None,
     attributes: dict[str, Any],
     start_time_ns: int | None = None,
+    span: LiveSpan | None = None,
 ) -> LiveSpan | NoOpSpan:
     """Create a span under ``parent`` (a new trace when ``parent`` is ``None``).
 
@@ -42,6 +43,9 @@ def begin_span(
         parent: The parent span; a :class:`NoOpSpan` parent means "not recording" and is inherited.
         attributes: Initial attributes, already snapshotted, owned by the new span from now on.
         start_time_ns: Start time; defaults to now.
+        span: The object to make the span, not set up as one yet: an instance of a subclass of
+            :class:`LiveSpan` whose instances are spans and more (an SDK call is its own span).
+            ``None`` makes a plain ``LiveSpan``.
 
     Returns:
         The new live span, or the no-op span when tracing is disabled, suppressed or sampled out.
@@ -57,7 +61,8 @@ def begin_span(
         ratio = SETTINGS.sampling_ratio
         if ratio < 1.0 and sample() >= ratio:
             return NO_OP_SPAN
-        span = _new_object(LiveSpan)
+        if span is None:
+            span = _new_object(LiveSpan)
         # What _ids.new_root_ids does, inline: a function call less on every traced call.
         digits = getrandbits(192).to_bytes(24, "little").hex()
         trace_id = "tr-" + digits[:32]
@@ -72,7 +77,8 @@ def begin_span(
     trace = parent._trace  # type: ignore[union-attr]
     if trace is None:
         trace = trace_of(parent)  # type: ignore[arg-type]
-    span = _new_object(LiveSpan)
+    if span is None:
+        span = _new_object(LiveSpan)
     LiveSpan.__init__(
         span,
         trace,

@@ -79,7 +79,7 @@ def build_trace(record: InProgressTrace, spans: Sequence[Any]) -> Trace:
     Returns:
         The trace, with previews, token totals and MLflow's standard metadata filled in.
     """
-    finished = [span.to_immutable_span() if type(span) is LiveSpan else span for span in spans]
+    finished = [span.to_immutable_span() if isinstance(span, LiveSpan) else span for span in spans]
     root_index = _root_index(record, spans)
 
     metadata = {_SCHEMA_VERSION_KEY: _SCHEMA_VERSION}
@@ -280,7 +280,7 @@ class Exporter:
             except IndexError:
                 break
             spans: Sequence[LiveSpan | Span]
-            if type(item) is LiveSpan:  # a root span that ended detached: the trace's only span
+            if isinstance(item, LiveSpan):  # a root span that ended detached: the trace's only span
                 record, spans = detached_record(item), (item,)
             elif isinstance(item, InProgressTrace):
                 record, spans = item, take_spans(item)

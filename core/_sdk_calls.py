@@ -8,8 +8,10 @@ result, its response body and a stream's events are recorded. The call keeps the
 response bodies the SDK's response parser saw (:func:`capture_bodies`); the span's inputs, outputs
 and usage are decoded from them on the export thread.
 
-The wrappers guard against re-entry with a context variable per integration: an SDK method that
-calls another patched method (an old SDK's beta ``parse`` calls ``create``) makes one span, not two.
+Each call is its own span (:class:`ProviderCall` is a ``LiveSpan``), the active span while the SDK
+method runs. The wrappers guard against re-entry by it: an SDK method called while a call of the
+same integration is the active span (an old SDK's beta ``parse`` calls ``create``) makes one span,
+not two.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from tracewire._errors import log, report_internal_error
 from tracewire._guards import _record_failure
 from tracewire._raw import AsyncRawResponseProxy, RawResponseProxy
 from tracewire._responses import plain
-from tracewire._span import NO_OP_SPAN
+from tracewire._span import NO_OP_SPAN, LiveSpan
 from tracewire._streams import (
     AsyncStreamProxy,
     StreamEnd,
@@ -41,17 +43,16 @@ from tracewire._streams import (
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-    from contextvars import ContextVar
     from typing import Any
 
     from tracewire._integration import Integration
     from tracewire._patching import Patcher
     from tracewire._requests import RequestRules
-    from tracewire._span import LiveSpan, NoOpSpan
+    from tracewire._span import NoOpSpan
 
     Kwargs = dict[str, Any]
     Assemble = Callable[[Sequence[Any], Any], dict[str, Any]]
-    CallFactory = Callable[[Any, Kwargs], "ProviderCall | None"]
+    CallFactory = Callable[[Any, Kwargs], "ProviderCall | NoOpSpan | None"]
 
 _time_ns = time.time_ns
 _new_object = object.__new__
@@ -123,25 +124,25 @@ def sent_body(source: Any) -> bytes | None:
     return body if type(body) is bytes else None
 
 
-class ProviderCall:
-    """One traced SDK call: what was asked, what is sent, and how its result is recorded.
+class ProviderCall(LiveSpan):
+    """One traced SDK call, which is also its span: what was asked, what is sent, how it is recorded.
 
     Subclasses set :attr:`rules` (and :attr:`span_type` if not a chat model), implement
     :meth:`record`, :meth:`outputs_from_body` and :meth:`recorder`, and may override
-    :meth:`body_is_read`. Making the call starts its span (:attr:`span`), just before the SDK
-    call.
+    :meth:`body_is_read`. The methods that take a ``span`` are given the call itself.
 
-    What can be read later is: once the span has its result, the call itself is the span's
-    pending derivation (see ``LiveSpan._record_later``). Called on the export thread, it turns
-    the request and response bodies it kept into the span's inputs, parameters, outputs and
-    usage; the caller's thread only keeps references.
+    The call is its own span, not an object beside it: a traced call makes one object and sets
+    one context variable (the active span), where a call and a span of its own cost it another
+    object, another context variable to find the call by, and the frames between them.
+    :func:`call_factory` makes it, sets it up as a call and then as a span (``begin_span``).
 
-    An integration binds the first three arguments with :func:`call_factory`, which returns the
-    ``make_call(instance, kwargs)`` factory that :func:`trace_method` takes.
+    What can be read later is: once the span has its result, the call is its own pending
+    derivation (see ``LiveSpan._record_later``). Called on the export thread, it turns the
+    request and response bodies it kept into the span's inputs, parameters, outputs and usage;
+    the caller's thread only keeps references.
 
     Args:
         types: The SDK's result classes.
-        name: The span name.
         body_is_result: Whether the method's JSON response body is its result as the caller gets
             it (a ``create``, not a ``parse``), when it does not stream: :func:`capture_bodies`
             then keeps the body, and the span's outputs are read from it.
@@ -153,12 +154,10 @@ class ProviderCall:
         "copied_inputs",
         "inputs_pending",
         "kwargs",
-        "name",
         "parsed",
         "request_body",
         "response_body",
         "send",
-        "span",
         "stream_events",
         "types",
         "wants_response_body",
@@ -174,13 +173,12 @@ class ProviderCall:
     assemble_stream: Assemble | None = None
 
     def __init__(
-        self, types: SdkTypes, name: str, body_is_result: bool, resource: Any, kwargs: Kwargs
+        self, types: SdkTypes, body_is_result: bool, resource: Any, kwargs: Kwargs
     ) -> None:
-        # It runs on every call, and starts the span itself: a subclass that needs nothing more
-        # defines no __init__ of its own, as a second frame per call costs more than the code in
-        # it.
+        # Sets up the call only (begin_span sets up the span), on every call: a subclass that
+        # needs nothing more defines no __init__ of its own, as a second frame per call costs
+        # more than the code in it.
         self.types = types
-        self.name = name
         self.kwargs = kwargs
         #: The keyword arguments sent to the SDK: ``kwargs``, or a copy tracewire added to.
         self.send = kwargs
@@ -202,10 +200,6 @@ class ProviderCall:
         self.parsed: Any = None
         #: The data of a followed stream's events, once it ended (see StreamFollower).
         self.stream_events: tuple[Any, ...] | None = None
-        provider = rules.provider
-        attributes = {_SPAN_TYPE: self.span_type, _PROVIDER: provider, _MESSAGE_FORMAT: provider}
-        #: The call's span, not made current yet; the no-op span when it is not recorded.
-        self.span: LiveSpan | NoOpSpan = begin_span(name, ACTIVE_SPAN.get(), attributes)
 
     def record(self, span: LiveSpan, result: Any) -> None:
         """Record a parsed, non-streamed result on the span now (outputs, usage, ...), not ending it.
@@ -282,11 +276,12 @@ class ProviderCall:
             self.inputs_pending = False
             self.rules.record_inputs(span, self.kwargs, self.copied_inputs)
 
-    def returned(self, span: LiveSpan, result: Any) -> Any:
+    def returned(self, result: Any) -> Any:
         """Record what the SDK call returned; return what the caller gets (``result`` or a proxy).
 
         Never raises: an internal error is reported, the span ended, and ``result`` returned.
         """
+        span = self
         try:
             if self.parsed is not result:
                 self.response_body = None  # the result is not what the kept body holds
@@ -315,9 +310,9 @@ class ProviderCall:
             report_internal_error("recording a call's result")
             return result
 
-    def failed(self, span: LiveSpan, error: BaseException) -> None:
+    def failed(self, error: BaseException) -> None:
         """Record that the SDK call raised ``error``, and end the span. Never raises."""
-        _record_failure(span, error, partial(self._record_failed_inputs, error))
+        _record_failure(self, error, partial(self._record_failed_inputs, error))
 
     def _record_failed_inputs(self, error: BaseException, span: LiveSpan) -> None:
         self.parsed = self.response_body = None
@@ -375,26 +370,35 @@ class ProviderCall:
 
 
 def call_factory(
-    call_class: type[ProviderCall], types: SdkTypes, name: str, body_is_result: bool
+    call_class: type[ProviderCall], name: str, span_type: str, *init_args: Any
 ) -> CallFactory:
     """Return the ``make_call(instance, kwargs)`` that :func:`trace_method` takes: a new call.
 
-    For a :class:`ProviderCall` subclass that keeps the base ``__init__`` signature. A plain
-    function rather than ``functools.partial(call_class, ...)``: before CPython 3.13, calling a
-    class (or a function through ``partial``) runs the Python code it reaches in an evaluation
-    loop of its own (a C-level call), where a function called from Python runs in the caller's.
+    ``make_call`` makes the call with ``object.__new__``, sets it up with
+    ``call_class.__init__(call, *init_args, instance, kwargs)``, then starts it as a span (with
+    ``begin_span``, under the active span), and returns it, or the no-op span when it is not
+    recorded (tracing suppressed, sampled out). The call is set up first, so that a failure there
+    leaves no span open. A plain function rather than ``functools.partial(call_class, ...)``:
+    before CPython 3.13, calling a class (or a function through ``partial``) runs the Python code
+    it reaches in an evaluation loop of its own (a C-level call), where a function called from
+    Python runs in the caller's.
 
     Args:
         call_class: The integration's call class.
-        types: The SDK's result classes.
         name: The span name.
-        body_is_result: As for :class:`ProviderCall`.
+        span_type: The span's type.
+        init_args: What ``call_class.__init__`` takes before the instance and the keyword
+            arguments (for :class:`ProviderCall`: the SDK's result classes and
+            ``body_is_result``).
     """
+    provider = call_class.rules.provider
 
-    def make_call(resource: Any, kwargs: Kwargs) -> ProviderCall:
+    def make_call(resource: Any, kwargs: Kwargs) -> ProviderCall | NoOpSpan:
         call: ProviderCall = _new_object(call_class)
-        call_class.__init__(call, types, name, body_is_result, resource, kwargs)
-        return call
+        # The class's own signature, which init_args completes: not ProviderCall's.
+        call_class.__init__(call, *init_args, resource, kwargs)  # type: ignore[call-arg]
+        attributes = {_SPAN_TYPE: span_type, _PROVIDER: provider, _MESSAGE_FORMAT: provider}
+        return begin_span(name, ACTIVE_SPAN.get(), attributes, None, call)  # type: ignore[return-value]
 
     return make_call
 
@@ -404,7 +408,7 @@ def trace_method(
     integration: Integration,
     owner: type,
     name: str,
-    current: ContextVar[Any],
+    calls: type[ProviderCall],
     make_call: CallFactory,
     *,
     asynchronous: bool = False,
@@ -422,11 +426,12 @@ def trace_method(
         integration: The integration that patches.
         owner: The SDK class; the method may be inherited.
         name: The method's name.
-        current: The integration's context variable holding the traced call running in this
-            context (``None`` outside one).
-        make_call: Builds the call from the method's instance and keyword arguments; ``None``
-            leaves this call untraced. A function, such as :func:`call_factory` returns, rather
-            than a class or a ``functools.partial`` (see there why).
+        calls: The integration's call class: a method called while one of its calls is the active
+            span (an SDK method calling another patched one) is not traced again.
+        make_call: Builds the call from the method's instance and keyword arguments: the call,
+            started as the active span's child; the no-op span when it is not recorded; or
+            ``None``, which leaves this call untraced. A function, such as :func:`call_factory`
+            returns, rather than a class or a ``functools.partial`` (see there why).
         asynchronous: Whether the method is a coroutine function.
     """
     descriptor = next((vars(cls)[name] for cls in owner.__mro__ if name in vars(cls)), None)
@@ -440,7 +445,7 @@ def trace_method(
             return descriptor.__get__(instance, type(instance))(*args, **kwargs)
 
     factory = traced_async_method if asynchronous else traced_method
-    traced = factory(patcher, integration, original, current, make_call)
+    traced = factory(patcher, integration, original, calls, make_call)
     update_wrapper(traced, descriptor)
     patcher.replace(owner, name, traced)
 
@@ -449,22 +454,23 @@ def traced_method(
     patcher: Patcher,
     integration: Integration,
     original: Callable[..., Any],
-    current: ContextVar[Any],
+    calls: type[ProviderCall],
     make_call: CallFactory,
 ) -> Callable[..., Any]:
     """Return a function to put in place of the SDK method ``original``, tracing each call.
 
     It calls ``original`` untouched unless ``Integration.should_trace`` would say yes (with
-    ``patcher`` being live standing for the integration being on) and no other traced call of
-    the integration is running in this context. The SDK call itself sits outside every ``try``
-    that could swallow its exception, and the span is the active one while it runs, so spans
-    started inside nest under it.
+    ``patcher`` being live standing for the integration being on) and the active span is not a
+    call of the integration already. The SDK call itself sits outside every ``try`` that could
+    swallow its exception, and the call is the active span while it runs, so spans started
+    inside nest under it; a call that is not recorded makes the no-op span active instead, so
+    that nothing under it is recorded either.
 
     Args:
         patcher: The integration's patcher.
         integration: The integration.
         original: The SDK's function, called with the instance first.
-        current: As for :func:`trace_method`.
+        calls: As for :func:`trace_method`.
         make_call: As for :func:`trace_method`.
 
     Returns:
@@ -474,41 +480,38 @@ def traced_method(
     def traced(instance: Any, *args: Any, **kwargs: Any) -> Any:
         # Integration.should_trace, inline: this runs on every call. The patcher is live
         # exactly while the integration is on.
+        active = ACTIVE_SPAN.get()
         if (
-            current.get() is not None
+            active is NO_OP_SPAN
+            or isinstance(active, calls)
             or not (patcher._live and integration._log_traces and SETTINGS.enabled)
-            or ACTIVE_SPAN.get() is NO_OP_SPAN
         ):
             return original(instance, *args, **kwargs)
         try:
-            call = make_call(instance, kwargs)
-            # Any: the identity checks against NO_OP_SPAN below are what tell the two apart.
-            span: Any = NO_OP_SPAN if call is None else call.span
+            # Any: the identity checks against NO_OP_SPAN below tell a call from the no-op span.
+            call: Any = make_call(instance, kwargs)
         except Exception:  # noqa: BLE001 - reported by policy; the host call runs untraced
             report_internal_error("preparing a traced SDK call")
             call = None
         if call is None:
             return original(instance, *args, **kwargs)
-        if span is NO_OP_SPAN:
+        token = ACTIVE_SPAN.set(call)
+        if call is NO_OP_SPAN:
             # Not recorded (sampled out): the method gets its arguments as the caller passed
-            # them. What the call added for its span (an OpenAI stream's usage request) would
-            # reach the caller unhidden.
-            call.send = kwargs
-        call_token = current.set(call)
-        span_token = ACTIVE_SPAN.set(span)
+            # them, so nothing the call would add for its span (an OpenAI stream's usage
+            # request) reaches the caller unhidden.
+            try:
+                return original(instance, *args, **kwargs)
+            finally:
+                ACTIVE_SPAN.reset(token)
         try:
             result = original(instance, *args, **call.send)
         except BaseException as error:
-            ACTIVE_SPAN.reset(span_token)
-            current.reset(call_token)
-            if span is not NO_OP_SPAN:
-                call.failed(span, error)
+            ACTIVE_SPAN.reset(token)
+            call.failed(error)
             raise
-        ACTIVE_SPAN.reset(span_token)
-        current.reset(call_token)
-        if span is NO_OP_SPAN:
-            return result  # not recording (suppressed, disabled, sampled out)
-        return call.returned(span, result)
+        ACTIVE_SPAN.reset(token)
+        return call.returned(result)
 
     return traced
 
@@ -517,7 +520,7 @@ def traced_async_method(
     patcher: Patcher,
     integration: Integration,
     original: Callable[..., Any],
-    current: ContextVar[Any],
+    calls: type[ProviderCall],
     make_call: CallFactory,
 ) -> Callable[..., Any]:
     """Return a coroutine function to put in place of the SDK coroutine method ``original``.
@@ -526,42 +529,39 @@ def traced_async_method(
     """
 
     async def traced(instance: Any, *args: Any, **kwargs: Any) -> Any:
+        active = ACTIVE_SPAN.get()
         if (
-            current.get() is not None
+            active is NO_OP_SPAN
+            or isinstance(active, calls)
             or not (patcher._live and integration._log_traces and SETTINGS.enabled)
-            or ACTIVE_SPAN.get() is NO_OP_SPAN
         ):
             return await original(instance, *args, **kwargs)
         try:  # as in traced_method
-            call = make_call(instance, kwargs)
-            span: Any = NO_OP_SPAN if call is None else call.span
+            call: Any = make_call(instance, kwargs)
         except Exception:  # noqa: BLE001 - reported by policy; the host call runs untraced
             report_internal_error("preparing a traced SDK call")
             call = None
         if call is None:
             return await original(instance, *args, **kwargs)
-        if span is NO_OP_SPAN:
-            call.send = kwargs
-        call_token = current.set(call)
-        span_token = ACTIVE_SPAN.set(span)
+        token = ACTIVE_SPAN.set(call)
+        if call is NO_OP_SPAN:
+            try:
+                return await original(instance, *args, **kwargs)
+            finally:
+                ACTIVE_SPAN.reset(token)
         try:
             result = await original(instance, *args, **call.send)
         except BaseException as error:
-            ACTIVE_SPAN.reset(span_token)
-            current.reset(call_token)
-            if span is not NO_OP_SPAN:
-                call.failed(span, error)
+            ACTIVE_SPAN.reset(token)
+            call.failed(error)
             raise
-        ACTIVE_SPAN.reset(span_token)
-        current.reset(call_token)
-        if span is NO_OP_SPAN:
-            return result
-        return call.returned(span, result)
+        ACTIVE_SPAN.reset(token)
+        return call.returned(result)
 
     return traced
 
 
-def capture_bodies(patcher: Patcher, response_class: Any, current: ContextVar[Any]) -> None:
+def capture_bodies(patcher: Patcher, response_class: Any, calls: type[ProviderCall]) -> None:
     """Let each traced call keep the JSON bodies of its HTTP request and, if it wants, response.
 
     The SDK's response parser runs inside the call, on the response the call's result comes
@@ -579,8 +579,8 @@ def capture_bodies(patcher: Patcher, response_class: Any, current: ContextVar[An
         patcher: The integration's patcher.
         response_class: An SDK response class whose ``_parse()`` turns its ``http_response`` into
             the result object.
-        current: The integration's context variable holding the traced call running in this
-            context.
+        calls: The integration's call class: the response of the call that is the active span
+            is the one kept.
     """
     original = getattr(response_class, "__dict__", {}).get("_parse")
     if original is None:
@@ -589,8 +589,8 @@ def capture_bodies(patcher: Patcher, response_class: Any, current: ContextVar[An
 
     def _parse(response: Any, *args: Any, **kwargs: Any) -> Any:
         result = original(response, *args, **kwargs)
-        call: ProviderCall | None = current.get()
-        if call is not None:
+        call = ACTIVE_SPAN.get()
+        if isinstance(call, calls):
             http_response = getattr(response, "http_response", None)
             if call.request_body is None:
                 # What sent_body reads, without the two properties in the way (each a frame of

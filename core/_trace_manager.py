@@ -220,9 +220,18 @@ def take_spans(trace: InProgressTrace) -> Sequence[LiveSpan | Span]:
 
 
 def drop(finished: Finished) -> None:
-    """Let a finished trace that will not be exported be freed (see :func:`take_spans`)."""
-    if isinstance(finished, InProgressTrace):  # a detached root span holds no cycle
-        finished.spans = []
+    """Let a finished trace that will not be exported be freed (see :func:`take_spans`).
+
+    A span's pending derivation may be the span itself (an SDK call is its own span), a cycle
+    that only the export, which resolves it, would otherwise break.
+    """
+    if isinstance(finished, InProgressTrace):
+        spans, finished.spans = finished.spans, []
+    else:  # a root span that ended detached
+        spans = [finished]
+    for span in spans:
+        if hasattr(span, "_later"):  # not an evicted span's finished copy
+            span._later = None
 
 
 _sink: Callable[[Finished], None] = drop

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextvars import ContextVar
 from functools import partial
 from types import MappingProxyType
 
@@ -29,7 +28,7 @@ if TYPE_CHECKING:
 
     from tracewire._patching import Patcher
     from tracewire._sdk_calls import CallFactory
-    from tracewire._span import LiveSpan
+    from tracewire._span import LiveSpan, NoOpSpan
 
     Wrapped = Callable[..., Any]
     Args = tuple[Any, ...]
@@ -41,9 +40,6 @@ SPAN_NAME = "anthropic.messages.create"
 # for the manager's __enter__.
 _REQUEST_ATTRIBUTE = "_tracewire_request"
 
-# The traced Anthropic call running in this context, if any: an SDK method that calls another
-# patched one produces one span, not two.
-_INSIDE_CALL: ContextVar[_Call | None] = ContextVar("tracewire_anthropic_inside_call", default=None)
 # The header with which `with_raw_response` ("raw": the SDK reads the body before returning) and
 # `with_streaming_response` ("stream": the caller reads it) mark their requests.
 _RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"
@@ -138,13 +134,13 @@ class AnthropicIntegration(Integration):
         else:
             assert span_name is not None
             assert self._types is not None  # set by patch() before any module is patched
-            make_call = call_factory(_Call, self._types, span_name, method == "create")
+            make_call = call_factory(
+                _Call, span_name, _Call.span_type, self._types, method == "create"
+            )
             asynchronous = owner.__name__.startswith("Async")
-        trace_method(
-            patcher, self, owner, method, _INSIDE_CALL, make_call, asynchronous=asynchronous
-        )
+        trace_method(patcher, self, owner, method, _Call, make_call, asynchronous=asynchronous)
 
-    def _helper_call(self, manager: Any, kwargs: Kwargs) -> _HelperCall | None:
+    def _helper_call(self, manager: Any, kwargs: Kwargs) -> ProviderCall | NoOpSpan | None:
         """The call a ``messages.stream()`` manager's ``__enter__`` makes, if stream() built it."""
         request = getattr(manager, _REQUEST_ATTRIBUTE, None)
         if request is None:
@@ -152,13 +148,17 @@ class AnthropicIntegration(Integration):
         types = self._types
         assert types is not None  # set by patch() before any wrapper exists
         span_name, request_kwargs = request
-        call = _HelperCall(types, span_name, False, manager, request_kwargs)
-        call.send = kwargs  # __enter__'s own arguments (none): the request was sent by stream()
+        call = call_factory(_HelperCall, span_name, _HelperCall.span_type, types, False)(
+            manager, request_kwargs
+        )
+        if isinstance(call, _HelperCall):
+            # __enter__'s own arguments (none): the request was sent by stream().
+            call.send = kwargs
         return call
 
 
 def _capture_bodies(patcher: Patcher, module: ModuleType) -> None:
-    capture_bodies(patcher, getattr(module, "BaseAPIResponse", None), _INSIDE_CALL)
+    capture_bodies(patcher, getattr(module, "BaseAPIResponse", None), _Call)
 
 
 def _remember_request(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-from contextvars import ContextVar
 from functools import partial
 from types import MappingProxyType
 
@@ -15,6 +14,7 @@ from tracewire._json import snapshot
 from tracewire._sdk_calls import (
     ProviderCall,
     SdkTypes,
+    call_factory,
     capture_bodies,
     trace_method,
 )
@@ -35,20 +35,12 @@ if TYPE_CHECKING:
     from typing import Any
 
     from tracewire._patching import Patcher
-    from tracewire._sdk_calls import CallFactory
     from tracewire._span import LiveSpan
     from tracewire._streams import StreamRecorder
 
     Wrapped = Callable[..., Any]
     Args = tuple[Any, ...]
     Kwargs = dict[str, Any]
-
-_new_object = object.__new__
-
-# The traced OpenAI call running in this context, if any: SDK methods calling other patched methods
-# (an old SDK's beta `parse` calls `create`) produce one span, not two, and the SDK's response
-# parser hands the call the body it parsed.
-_INSIDE_CALL: ContextVar[_Call | None] = ContextVar("tracewire_openai_inside_call", default=None)
 
 
 class _Api:
@@ -107,7 +99,7 @@ _BODY_PARSERS = (
 
 
 def _capture_bodies(patcher: Patcher, class_name: str, module: ModuleType) -> None:
-    capture_bodies(patcher, getattr(module, class_name, None), _INSIDE_CALL)
+    capture_bodies(patcher, getattr(module, class_name, None), _Call)
 
 
 def _patch_helpers(patcher: Patcher, paths: list[tuple[str]], module: ModuleType) -> None:
@@ -232,26 +224,16 @@ class OpenAIIntegration(Integration):
                 self,
                 owner,
                 method,
-                _INSIDE_CALL,
-                self._call_factory(api),
+                _Call,
+                call_factory(_Call, api.name, api.span_type, self, api),
                 asynchronous=is_async,
             )
-
-    def _call_factory(self, api: _Api) -> CallFactory:
-        """Return ``make_call`` for one API's methods (a function: see ``call_factory``)."""
-
-        def make_call(resource: Any, kwargs: Kwargs) -> _Call:
-            call: _Call = _new_object(_Call)
-            _Call.__init__(call, self, api, resource, kwargs)
-            return call
-
-        return make_call
 
 
 class _Call(ProviderCall):
     """One traced OpenAI call: its API, and the usage request and body it may add."""
 
-    __slots__ = ("api", "hide_usage_chunk", "span_type")
+    __slots__ = ("api", "hide_usage_chunk")
 
     rules = REQUESTS
 
@@ -260,8 +242,7 @@ class _Call(ProviderCall):
         assert types is not None  # set by patch() before any wrapper exists
         # The `create` methods' bodies are their results; `parse` adds a parsed field the body
         # lacks, and embeddings bodies hold base64 where the caller gets floats.
-        self.span_type = api.span_type  # first: the span starts in ProviderCall.__init__
-        super().__init__(types, api.name, api.stream_kind is not None, resource, kwargs)
+        super().__init__(types, api.stream_kind is not None, resource, kwargs)
         self.api = api
         self.hide_usage_chunk = False
         if kwargs.get("stream") is True and api.stream_kind in ("chat", "completion"):

@@ -9,16 +9,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from contextvars import ContextVar
 from typing import Any
 
 import pytest
 
 import tracewire
+from tracewire._constants import SpanType
 from tracewire._integration import Integration
 from tracewire._patching import Patcher
 from tracewire._requests import RequestRules
-from tracewire._sdk_calls import ProviderCall, SdkTypes, capture_bodies, trace_method, traced_method
+from tracewire._sdk_calls import (
+    ProviderCall,
+    SdkTypes,
+    call_factory,
+    capture_bodies,
+    trace_method,
+    traced_method,
+)
 from tracewire._streams import StreamRecorder
 from tracewire.entities import LiveSpan, SpanStatusCode
 from tracewire.tracing.constant import SpanAttributeKey
@@ -87,7 +94,6 @@ RULES = RequestRules(
     outside_body=("betas",),
 )
 TYPES = SdkTypes(stream=type(None), async_stream=type(None), raw=(), async_raw=(), error=ApiError)
-CURRENT: ContextVar[ProviderCall | None] = ContextVar("toy_request_call", default=None)
 
 
 class ToyCall(ProviderCall):
@@ -109,16 +115,15 @@ class ToyIntegration(Integration):
 INTEGRATION = ToyIntegration()
 
 
-def make_call(client: Any, kwargs: dict[str, Any]) -> ToyCall:
-    return ToyCall(TYPES, "toy.create", False, client, kwargs)
+make_call = call_factory(ToyCall, "toy.create", SpanType.CHAT_MODEL, TYPES, False)
 
 
 @pytest.fixture
 def client() -> Iterator[Client]:
     """A client whose requests' bodies reach the traced call, and whose ``create`` is traced."""
     patcher = Patcher(lambda: True)
-    capture_bodies(patcher, Response, CURRENT)
-    trace_method(patcher, INTEGRATION, Client, "create", CURRENT, make_call)
+    capture_bodies(patcher, Response, ToyCall)
+    trace_method(patcher, INTEGRATION, Client, "create", ToyCall, make_call)
     yield Client()
     patcher.undo()
 
@@ -240,13 +245,13 @@ def test_a_call_that_fails_before_sending_records_its_arguments(
 
 def test_an_argument_missing_from_the_body_is_left_out(last_trace: LastTrace) -> None:
     def create(**kwargs: Any) -> str:
-        call = CURRENT.get()
-        assert call is not None
+        call = tracewire.get_current_active_span()
+        assert isinstance(call, ToyCall)
         call.request_body = b'{"model": "m"}'  # an SDK that renamed `messages` on the wire
         return "answer"
 
     method = traced_method(
-        Patcher(lambda: True), INTEGRATION, lambda _, **kwargs: create(**kwargs), CURRENT, make_call
+        Patcher(lambda: True), INTEGRATION, lambda _, **kwargs: create(**kwargs), ToyCall, make_call
     )
     method(None, model="m", messages=["hi"])
 
@@ -256,7 +261,7 @@ def test_an_argument_missing_from_the_body_is_left_out(last_trace: LastTrace) ->
 def test_undoing_the_patch_restores_the_original_parse() -> None:
     original = Response.__dict__["_parse"]
     patcher = Patcher(lambda: True)
-    capture_bodies(patcher, Response, CURRENT)
+    capture_bodies(patcher, Response, ToyCall)
     assert Response.__dict__["_parse"] is not original
 
     patcher.undo()

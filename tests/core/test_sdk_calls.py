@@ -11,14 +11,14 @@ import copy
 import gc
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextvars import ContextVar
 from typing import Any
 
 import pytest
 import wrapt
 
 import tracewire
-from tracewire import _errors
+from tracewire import _errors, _trace_manager
+from tracewire._constants import SpanType
 from tracewire._integration import Integration
 from tracewire._patching import Patcher
 from tracewire._raw import AsyncRawResponseProxy, RawResponseProxy
@@ -32,6 +32,7 @@ from tracewire._sdk_calls import (
     traced_async_method,
     traced_method,
 )
+from tracewire._span import NO_OP_SPAN
 from tracewire._streams import StreamProxy, StreamRecorder
 from tracewire.entities import LiveSpan
 from tracewire.tracing.constant import SpanAttributeKey
@@ -136,9 +137,6 @@ class ToyCall(ProviderCall):
         return TextRecorder()
 
 
-CURRENT: ContextVar[ProviderCall | None] = ContextVar("toy_call", default=None)
-
-
 class ToyIntegration(Integration):
     name = "toy_calls"
 
@@ -146,7 +144,7 @@ class ToyIntegration(Integration):
 INTEGRATION = ToyIntegration()
 
 
-make_call = call_factory(ToyCall, TYPES, "toy.create", False)
+make_call = call_factory(ToyCall, "toy.create", SpanType.CHAT_MODEL, TYPES, False)
 
 
 def traced(
@@ -154,7 +152,7 @@ def traced(
 ) -> Callable[..., Any]:
     """``function`` traced the way an integration traces an SDK method (keyword arguments only)."""
     method = traced_method(
-        Patcher(lambda: True), INTEGRATION, lambda _, **kwargs: function(**kwargs), CURRENT, make
+        Patcher(lambda: True), INTEGRATION, lambda _, **kwargs: function(**kwargs), ToyCall, make
     )
     return lambda **kwargs: method(None, **kwargs)
 
@@ -228,7 +226,7 @@ def test_a_stream_without_decoder_and_iterator_is_read_through_a_proxy_instead(
 ) -> None:
     create = traced(
         lambda **kwargs: Stream(["a", "b"]),
-        lambda instance, kwargs: FollowingToyCall(TYPES, "toy.create", False, None, kwargs),
+        call_factory(FollowingToyCall, "toy.create", SpanType.CHAT_MODEL, TYPES, False),
     )
 
     result = create(stream=True)
@@ -297,7 +295,7 @@ def test_async_raw_response_is_recorded_when_the_caller_awaits_parse(
     async def create(instance: Any, **kwargs: Any) -> Any:
         return raw
 
-    method = traced_async_method(Patcher(lambda: True), INTEGRATION, create, CURRENT, make_call)
+    method = traced_async_method(Patcher(lambda: True), INTEGRATION, create, ToyCall, make_call)
 
     async def run() -> Any:
         result = await method(None)
@@ -316,20 +314,38 @@ def test_a_traced_call_inside_another_makes_no_second_span(last_trace: LastTrace
     assert only_span(last_trace).outputs == "inner"
 
 
-def test_call_factory_makes_a_call_of_the_class_with_its_span_started(
+def test_call_factory_makes_a_call_of_the_class_that_is_its_own_span_started(
     last_trace: LastTrace,
 ) -> None:
-    """The factory's call is an instance of the class, set up by its __init__, its span open."""
+    """The factory's call is an instance of the class, set up by its __init__, and an open span."""
     kwargs = {"messages": ["hi"]}
 
     call = make_call("the resource", kwargs)
 
     assert type(call) is ToyCall
-    assert (call.name, call.kwargs, call.send) == ("toy.create", kwargs, kwargs)
-    assert call.span.name == "toy.create"
-    assert call.span.end_time_ns is None
-    call.span.end()
+    assert isinstance(call, LiveSpan)
+    assert (call.kwargs, call.send) == (kwargs, kwargs)
+    assert call.name == "toy.create"
+    assert call.end_time_ns is None
+    call.end()
     assert last_trace().data.spans[0].span_type == "CHAT_MODEL"
+
+
+def test_call_factory_makes_no_call_when_tracing_is_suppressed(fresh_tracer: Any) -> None:
+    with tracewire.tracing.suppress():
+        assert make_call("the resource", {}) is NO_OP_SPAN
+
+
+def test_a_failure_setting_up_the_call_leaves_no_span_open(fresh_tracer: Any) -> None:
+    class BrokenCall(ToyCall):
+        __slots__ = ()
+
+        def __init__(self, *args: Any) -> None:
+            raise RuntimeError("bug in the call's __init__")
+
+    with pytest.raises(RuntimeError, match="bug in the call"):
+        call_factory(BrokenCall, "toy.create", SpanType.CHAT_MODEL, TYPES, False)(None, {})
+    assert _trace_manager.in_progress_count() == 0
 
 
 def test_make_call_returning_none_leaves_the_call_untraced(fresh_tracer: Any) -> None:
@@ -544,7 +560,7 @@ def patcher() -> Iterator[Patcher]:
 def test_a_traced_method_keeps_the_sdk_methods_name_and_doc(patcher: Patcher) -> None:
     original = vars(Resource)["create"]
 
-    trace_method(patcher, INTEGRATION, Resource, "create", CURRENT, make_call)
+    trace_method(patcher, INTEGRATION, Resource, "create", ToyCall, make_call)
 
     assert Resource.create.__name__ == "create"
     assert Resource.create.__doc__ == "Create a message."
@@ -554,7 +570,7 @@ def test_a_traced_method_keeps_the_sdk_methods_name_and_doc(patcher: Patcher) ->
 def test_a_traced_method_kept_past_undo_calls_the_original_untraced(
     patcher: Patcher, fresh_tracer: Any
 ) -> None:
-    trace_method(patcher, INTEGRATION, Resource, "create", CURRENT, make_call)
+    trace_method(patcher, INTEGRATION, Resource, "create", ToyCall, make_call)
     create = Resource().create  # a reference taken while patched, as a caller may keep one
 
     patcher.undo()
@@ -576,7 +592,7 @@ def test_a_method_another_library_wrapped_first_is_traced_through_its_wrapper(
     original = vars(Resource)["create"]
     Resource.create = wrapt.FunctionWrapper(original, theirs)  # type: ignore[method-assign]
     try:
-        trace_method(patcher, INTEGRATION, Resource, "create", CURRENT, make_call)
+        trace_method(patcher, INTEGRATION, Resource, "create", ToyCall, make_call)
         resource = Resource()
 
         assert resource.create(text="hi").text == "hi"
@@ -607,3 +623,13 @@ def test_a_traced_method_builds_no_call_while_tracing_is_off(untraced: str) -> N
             assert create().text == "hi"
 
     assert made == []
+
+
+def test_dropping_a_call_breaks_the_cycle_with_its_own_derivation() -> None:
+    """A call derives its own attributes; a dropped one must not wait for the garbage collector."""
+    call = make_call("the resource", {})
+    assert isinstance(call, ToyCall)
+    call._record_later(call)
+    _trace_manager.drop(call)
+    assert call._later is None
+    call.end()
