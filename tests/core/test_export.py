@@ -12,7 +12,7 @@ import textwrap
 import threading
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -304,16 +304,25 @@ def test_an_exported_trace_is_freed_without_the_garbage_collector() -> None:
         gc.enable()
 
 
-def test_a_lone_root_dropped_from_a_full_queue_leaves_no_garbage(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.fixture
+def full_queue(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """An export queue of one trace, full while its export thread is stuck in ``export()``."""
     gated = _GatedDestination()
     set_destination(gated)
     monkeypatch.setattr(EXPORTER, "max_queue_size", 1)
     _one_trace()
-    assert gated.entered.wait(5)  # the export thread is stuck in export(): the queue fills up
+    assert gated.entered.wait(5)
     _one_trace()
     gc.collect()
+    try:
+        yield
+    finally:
+        gated.release.set()
+    assert tracewire.flush(timeout=10)
+
+
+@pytest.mark.usefixtures("full_queue")
+def test_a_lone_root_dropped_from_a_full_queue_leaves_no_garbage() -> None:
     gc.disable()
     try:
         with tracewire.start_span("dropped"):
@@ -322,20 +331,10 @@ def test_a_lone_root_dropped_from_a_full_queue_leaves_no_garbage(
         assert gc.collect() == 0
     finally:
         gc.enable()
-        gated.release.set()
-    assert tracewire.flush(timeout=10)
 
 
-def test_a_trace_dropped_from_a_full_queue_is_freed_without_the_garbage_collector(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    gated = _GatedDestination()
-    set_destination(gated)
-    monkeypatch.setattr(EXPORTER, "max_queue_size", 1)
-    _one_trace()
-    assert gated.entered.wait(5)  # the export thread is stuck in export(): the queue fills up
-    _one_trace()
-    gc.collect()
+@pytest.mark.usefixtures("full_queue")
+def test_a_trace_dropped_from_a_full_queue_is_freed_without_the_garbage_collector() -> None:
     gc.disable()
     try:
         with tracewire.start_span("dropped") as dropped, tracewire.start_span("child"):
@@ -345,5 +344,3 @@ def test_a_trace_dropped_from_a_full_queue_is_freed_without_the_garbage_collecto
         assert record() is None
     finally:
         gc.enable()
-        gated.release.set()
-    assert tracewire.flush(timeout=10)
