@@ -35,8 +35,8 @@ def begin_span(
 ) -> LiveSpan | NoOpSpan:
     """Create a span under ``parent`` (a new trace when ``parent`` is ``None``).
 
-    This is the hot path shared by every entry point. It does no I/O, and takes a lock only to
-    attach a detached root span's trace, when the first span starts under it.
+    This is the hot path shared by every entry point. It does no I/O and takes no lock; the first
+    span started under a detached root span makes that trace's record (``trace_of``).
 
     Args:
         name: The span name.
