@@ -52,9 +52,9 @@ def _pin_started_traces() -> None:
     from tracewire._export import EXPORTER  # noqa: PLC0415 - import cycle
 
     current = InProgressTrace.experiment_id
-    for entry in list(_trace_manager._in_progress.values()):
-        record = entry if isinstance(entry, InProgressTrace) else _trace_manager.trace_of(entry)
-        if "experiment_id" not in vars(record):
+    for trace_id in list(_trace_manager._in_progress):
+        record = _trace_manager.find_in_progress(trace_id)  # made now for a detached root
+        if record is not None and "experiment_id" not in vars(record):
             record.experiment_id = current
     EXPORTER.flush()
 
