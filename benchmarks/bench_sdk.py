@@ -95,7 +95,7 @@ class Session:
     Attributes:
         lib: The tracing library's bookkeeping (store, drain), or the no-op stand-in.
         toggle: Turns the library's autolog for the SDK on or off; ``None`` for the
-            uninstrumented worker, which only measures "off" batches.
+            uninstrumented worker, whose batches all run the SDK untouched.
         runners: One ``run(n)`` per case key: ``n`` calls in a tight loop.
         probe: One call of a case outside any timer; returns the stream items the caller saw
             (0 for a plain call).
@@ -370,7 +370,9 @@ def _measure_case(session: Session, case: CallCase, plan: Plan) -> dict[str, Any
     """Time ``plan.warmup + plan.batches`` batch pairs (autolog off, on) of ``case.calls`` calls.
 
     The order within a pair alternates (off-on, on-off, ...), so drift during the case hits both
-    alike. The uninstrumented worker runs only the "off" half. Per batch: caller-thread CPU while
+    alike. The uninstrumented worker pairs an "off" batch with a "repeat" of it instead, paired
+    the same way: an A/A comparison, whose differences are the host's alone and so show how
+    small an overhead the pairs can resolve on this machine. Per batch: caller-thread CPU while
     the calls run; process CPU and wall time from the first call until the batch's traces are all
     in the store (so background export work is counted). Between batches, outside the timers:
     empty the store, collect garbage.
@@ -380,11 +382,12 @@ def _measure_case(session: Session, case: CallCase, plan: Plan) -> dict[str, Any
         the trace counts, and a description of the last trace recorded.
     """
     lib, toggle, run = session.lib, session.toggle, session.runners[case.key]
-    modes_per_pair = ("off",) if toggle is None else ("off", "on")
+    second = "repeat" if toggle is None else "on"
+    modes_per_pair = ("off", second)
     samples: dict[str, dict[str, list[float]]] = {
         mode: {metric: [] for metric in METRICS} for mode in modes_per_pair
     }
-    exported = {"off": 0, "on": 0}
+    exported = dict.fromkeys(("off", "on", "repeat"), 0)
     for index in range(plan.warmup + plan.batches):
         order = modes_per_pair if index % 2 == 0 else tuple(reversed(modes_per_pair))
         for mode in order:
@@ -424,14 +427,13 @@ def _measure_case(session: Session, case: CallCase, plan: Plan) -> dict[str, Any
         "items_seen": [items] if case.stream_items is not None else [],
         "last_trace": trace,
     }
-    if toggle is not None:
-        result["paired"] = {
-            metric: [
-                on - off
-                for on, off in zip(samples["on"][metric], samples["off"][metric], strict=True)
-            ]
-            for metric in METRICS
-        }
+    result["paired"] = {
+        metric: [
+            later - off
+            for later, off in zip(samples[second][metric], samples["off"][metric], strict=True)
+        ]
+        for metric in METRICS
+    }
     return result
 
 

@@ -60,6 +60,7 @@ def render(
     footer, crashed = _footer(bench, results, probes)
     lines += footer
     lines += _spread(bench, results)
+    lines += _resolution(bench, results, plan)
     lines += _noise_warning(bench, results)
     return lines, crashed
 
@@ -370,6 +371,34 @@ def _footer(
             f"network attempts {len(attempts)}" + (f" {attempts[:3]} (!)" if attempts else "")
         )
     return lines, crashed
+
+
+def _resolution(bench: SdkBench, results: dict[str, dict[str, Any]], plan: Plan) -> list[str]:
+    """Show the A/A comparison: the uninstrumented worker's identical batches, paired as off/on are.
+
+    Nothing differs between the two batches of a pair but when they ran, so the median difference
+    should be 0 and its interval, computed as the budget's is, is how wide the host's drift alone
+    makes an overhead's interval: the smallest margin to the budget a verdict can resolve here.
+    """
+    parts = []
+    for case in bench.cases:
+        data = results[bench.sdk]["cases"].get(case.key, {})
+        paired = data.get("paired", {}).get("cpu_us", [])
+        off = _cell(data, "samples", "off", "cpu_us")
+        if not paired or not off:
+            continue
+        low, high = overhead_interval(paired, off, plan.batches)
+        parts.append(
+            f"{case.key} {_overhead(statistics.median(paired), off)}, 95 % interval "
+            f"{low:+.1f} to {high:+.1f} %"
+        )
+    if not parts:
+        return []
+    return [
+        "- A/A check, the resolution of the budget verdict: the uninstrumented worker pairs two "
+        "identical batches as the library workers pair off and on, so its differences are the "
+        "host's drift alone: " + "; ".join(parts)
+    ]
 
 
 def _noise_warning(bench: SdkBench, results: dict[str, dict[str, Any]]) -> list[str]:
