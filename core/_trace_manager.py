@@ -125,11 +125,25 @@ def _new_record(trace_id: str, started_ns: int) -> InProgressTrace:
     return record
 
 
-def _attach(span: LiveSpan) -> InProgressTrace:
-    """Give a detached root span, just claimed, the record of its trace (not registered)."""
+def _attach(span: LiveSpan, *, closed: bool) -> InProgressTrace:
+    """Give a detached root span, just claimed, the record of its trace.
+
+    Args:
+        span: The root span, taken out of ``_in_progress`` by the caller.
+        closed: Whether the record is made to be finished at once (evicted, forgotten); if not,
+            it is registered in ``_in_progress`` in the span's place.
+    """
     record = _new_record(span._trace_id, span._start_time_ns)
     record.root = span
     record.spans.append(span)
+    if closed:
+        record.closed = True
+    else:
+        _in_progress[record.trace_id] = record
+    # Last: the threads waiting for the record (the span's own end, a child starting) act on it
+    # as soon as they see it, so it must be registered or closed by then. Registered later, a
+    # record the span's end had finished meanwhile would stay among the traces in progress, to be
+    # exported a second time by eviction; closed later, an evicted one too.
     span._trace = record
     return record
 
@@ -179,9 +193,7 @@ def trace_of(span: LiveSpan) -> InProgressTrace:
     if record is not None:
         return record
     if _in_progress.pop(span._trace_id, None) is span:
-        record = _attach(span)
-        _in_progress[record.trace_id] = record
-        return record
+        return _attach(span, closed=False)
     return _record_from_claimer(span, or_end=True) or _closed_record(span)
 
 
@@ -256,8 +268,11 @@ def last_trace_id(*, thread_local: bool = False) -> str | None:
 
 
 def _claimed_record(entry: InProgressTrace | LiveSpan) -> InProgressTrace:
-    """The record of a trace just taken out of ``_in_progress``, made if it was detached."""
-    return entry if isinstance(entry, InProgressTrace) else _attach(entry)
+    """The record of a trace just taken out of ``_in_progress`` to be evicted or forgotten.
+
+    Made, closed, if the trace was detached: its root span ending now is late.
+    """
+    return entry if isinstance(entry, InProgressTrace) else _attach(entry, closed=True)
 
 
 def _started_ns(entry: InProgressTrace | LiveSpan) -> int:

@@ -82,9 +82,8 @@ def _claim(root: LiveSpan) -> None:
 
 
 def _give_record(root: LiveSpan) -> None:
-    """What trace_of does next: make the claimed root's record and register it."""
-    record = _trace_manager._attach(root)
-    _trace_manager._in_progress[root.trace_id] = record
+    """What trace_of does next: make the claimed root's record, register it, then give it."""
+    _trace_manager._attach(root, closed=False)
 
 
 def test_a_root_ending_while_its_record_is_made_finishes_that_record(
@@ -102,6 +101,26 @@ def test_a_root_ending_while_its_record_is_made_finishes_that_record(
     ended.join(5)
     assert [s.name for s in last_trace().data.spans] == ["root", "child"]
     assert _trace_manager.in_progress_count() == 0
+
+
+def test_a_root_ending_while_it_is_evicted_is_exported_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The evicted record is closed before the waiting end sees it: the end is late."""
+    finished: list[object] = []
+    monkeypatch.setattr(_trace_manager, "_sink", finished.append)
+    root = _live(tracewire.start_span_no_context("root"))
+    _claim(root)  # the eviction's claim
+    ended = threading.Thread(target=root.end)
+    ended.start()
+    ended.join(0.2)
+    assert ended.is_alive()  # waiting for the record
+    record = _trace_manager._claimed_record(root)
+    ended.join(5)  # the end acts on the record before the eviction goes on
+    assert not ended.is_alive()
+    _trace_manager._evict(record, "a test evicted it")
+    assert finished == [record]
+    assert record.state == TraceState.ERROR
 
 
 def test_a_child_started_while_its_roots_record_is_made_joins_that_record(
