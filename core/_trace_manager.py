@@ -60,16 +60,19 @@ class InProgressTrace:
     tags: dict[str, str] | None = None
     metadata: dict[str, str] | None = None
 
+    # Set per instance by _set_up.
+    trace_id: str
+    started_ns: int
+    root: LiveSpan | None
+    #: Spans started in the trace; once it is finished, the ones the export thread builds.
+    spans: list[LiveSpan]
+    closed: bool
+
     def __init__(self, trace_id: str, started_ns: int) -> None:
         """Register a new trace (its root span is about to start), evicting stale ones first."""
         if _in_progress:
             _evict_stale(started_ns)
-        self.trace_id = trace_id
-        self.started_ns = started_ns
-        self.root: LiveSpan | None = None
-        # Spans started in the trace; once it is finished, the ones the export thread builds.
-        self.spans: list[LiveSpan] = []
-        self.closed = False
+        _set_up(self, trace_id, started_ns)
         _in_progress[trace_id] = self
 
     def add_tags(self, tags: dict[str, str]) -> None:
@@ -114,14 +117,19 @@ _in_progress: dict[str, InProgressTrace | LiveSpan] = {}
 _CLAIM_WAIT_S = 1.0
 
 
-def _new_record(trace_id: str, started_ns: int) -> InProgressTrace:
-    """An InProgressTrace that is not registered and evicts nothing (its __init__ does both)."""
-    record: InProgressTrace = object.__new__(InProgressTrace)
+def _set_up(record: InProgressTrace, trace_id: str, started_ns: int) -> None:
+    """Set the fields every trace's record has (the rare ones default at class level)."""
     record.trace_id = trace_id
     record.started_ns = started_ns
     record.root = None
     record.spans = []
     record.closed = False
+
+
+def _new_record(trace_id: str, started_ns: int) -> InProgressTrace:
+    """An InProgressTrace that is not registered and evicts nothing (its __init__ does both)."""
+    record: InProgressTrace = object.__new__(InProgressTrace)
+    _set_up(record, trace_id, started_ns)
     return record
 
 
